@@ -1,0 +1,28 @@
+# The contract's three commands; see README.md.
+VENV   ?= .venv
+PYTHON ?= python3
+FLASK  := $(VENV)/bin/flask --app wsgi
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) academy content sync
+	@mkdir -p instance
+	@# One worker with an embedded beat for development; production runs beat on its own.
+	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/celery -A worker worker --beat --loglevel=info --concurrency=2 \
+	  --schedule instance/celerybeat-schedule & worker=$$!; \
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,65 @@
+"""HireKit Academy: learning tracks, progress, badges and reminders."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from . import config as settings
+from .extensions import api, db, migrate
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app; reads as the table of contents of what it is made of."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(settings.load(app.instance_path))
+    app.config.update(overrides or {})
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401 - every model registered before migrations look
+    from .celery import celery_init_app
+    from .http import register_request_rules
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    api.init_app(app)
+    celery_init_app(app)
+    register_request_rules(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .catalog.views import blp as catalog
+    from .health import bp as health
+
+    api.register_blueprint(catalog)
+    app.register_blueprint(health)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    # After api.init_app, so these replace flask-smorest's own JSON error handler.
+    from .errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .catalog.commands import content_cli
+    from .cli import academy_cli
+
+    if content_cli.name not in academy_cli.commands:
+        academy_cli.add_command(content_cli)
+    app.cli.add_command(academy_cli)

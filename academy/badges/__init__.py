@@ -1,0 +1,1 @@
+"""Badge classes, awards and their Open Badges documents."""

@@ -1,0 +1,1 @@
+"""The course catalog: tracks and lessons loaded from ``content/tracks``."""

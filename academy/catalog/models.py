@@ -1,0 +1,60 @@
+"""Tracks and lessons, as synced from ``content/tracks``."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class Track(db.Model):
+    __tablename__ = "track"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    career: Mapped[str] = mapped_column(String(100), index=True)
+    position: Mapped[int]
+    prerequisites: Mapped[list[str]] = mapped_column(JSON, default=list)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # A track whose folder disappeared is retired, never deleted: learners keep their progress.
+    retired_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    lessons: Mapped[list[Lesson]] = relationship(
+        back_populates="track", order_by="Lesson.position", lazy="raise"
+    )
+
+
+class Lesson(db.Model):
+    __tablename__ = "lesson"
+    __table_args__ = (
+        UniqueConstraint("track_id", "slug"),
+        Index("ix_lesson_track_current", "track_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("track.id"))
+    slug: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    minutes: Mapped[int]
+    # 1-based order among current lessons; None once retired.
+    position: Mapped[int | None]
+    resources: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    body_markdown: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    retired_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    track: Mapped[Track] = relationship(back_populates="lessons", lazy="raise")
+
+    @property
+    def is_current(self) -> bool:
+        return self.retired_at is None

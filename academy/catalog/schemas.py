@@ -1,0 +1,56 @@
+"""Catalog answers: tracks and lessons."""
+from marshmallow import Schema, fields
+
+from ..schemas import PageArgs, page_of
+
+
+class TrackQueryArgs(PageArgs):
+    career = fields.String()
+
+
+class BadgeRefSchema(Schema):
+    slug = fields.String()
+    name = fields.String()
+
+
+class TrackSchema(Schema):
+    slug = fields.String()
+    title = fields.String()
+    summary = fields.String()
+    career = fields.String()
+    position = fields.Integer()
+    lesson_count = fields.Integer()
+    estimated_minutes = fields.Integer()
+    prerequisites = fields.List(fields.String())
+    badge = fields.Nested(BadgeRefSchema, allow_none=True)
+
+
+class LessonRefSchema(Schema):
+    slug = fields.String()
+    title = fields.String()
+    minutes = fields.Integer()
+    position = fields.Integer()
+
+
+class TrackDetailSchema(TrackSchema):
+    lessons = fields.List(fields.Nested(LessonRefSchema))
+
+
+class ResourceSchema(Schema):
+    title = fields.String()
+    url = fields.String()
+
+
+class TrackRefSchema(Schema):
+    slug = fields.String()
+    title = fields.String()
+
+
+class LessonDetailSchema(LessonRefSchema):
+    track = fields.Nested(TrackRefSchema)
+    body_html = fields.String(metadata={"description": "Lesson body, rendered and sanitised."})
+    resources = fields.List(fields.Nested(ResourceSchema))
+    content_hash = fields.String()
+
+
+TrackPageSchema = page_of(TrackSchema)

@@ -1,0 +1,233 @@
+"""Catalog rules: applying a content tree, and reading tracks and lessons."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from ..badges.models import BadgeClass, career_badge_slug
+from ..errors import NotFound
+from ..extensions import db
+from ..timeutil import utcnow
+from .content import ContentTree, TrackSpec
+from .models import Lesson, Track
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str  # added | changed | retired | restored
+    kind: str  # track | lesson | badge
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.action:<8} {self.kind:<6} {self.name}"
+
+
+def _career_title(career: str) -> str:
+    return " ".join(word.capitalize() for word in career.split("-"))
+
+
+def sync(tree: ContentTree) -> list[Change]:
+    """Make the database match a clean content tree; flushes, the caller commits once."""
+    if not tree.ok:
+        raise ValueError("refusing to sync a content tree with problems")
+    now = utcnow()
+    changes: list[Change] = []
+    tracks = {t.slug: t for t in db.session.scalars(select(Track))}
+    lessons_by_track: dict[int, dict[str, Lesson]] = {}
+    for lesson in db.session.scalars(select(Lesson)):
+        lessons_by_track.setdefault(lesson.track_id, {})[lesson.slug] = lesson
+    badges = {b.slug: b for b in db.session.scalars(select(BadgeClass))}
+
+    for spec in tree.tracks:
+        track = tracks.get(spec.slug)
+        if track is None:
+            track = Track(slug=spec.slug, created_at=now)
+            db.session.add(track)
+            changes.append(Change("added", "track", spec.slug))
+        elif track.retired_at is not None:
+            changes.append(Change("restored", "track", spec.slug))
+        elif track.content_hash != spec.content_hash:
+            changes.append(Change("changed", "track", spec.slug))
+        if track.content_hash != spec.content_hash or track.retired_at is not None:
+            _apply_track(track, spec, now)
+        db.session.flush()
+        changes += _sync_lessons(track, spec, lessons_by_track.get(track.id, {}), now)
+        changes += _sync_badge(badges, spec.slug, spec.badge["name"], spec.badge["description"],
+                               spec.badge["criteria"], now, track_id=track.id)
+
+    present = {spec.slug for spec in tree.tracks}
+    for slug, track in tracks.items():
+        if slug not in present and track.retired_at is None:
+            track.retired_at = now
+            track.updated_at = now
+            changes.append(Change("retired", "track", slug))
+
+    for career in sorted({spec.career for spec in tree.tracks}):
+        title = _career_title(career)
+        changes += _sync_badge(
+            badges, career_badge_slug(career), f"{title}",
+            f"Completed every HireKit Academy track of the {title} career.",
+            f"Completed all tracks of the {title} career path.", now, career=career,
+        )
+    db.session.flush()
+    return changes
+
+
+def _apply_track(track: Track, spec: TrackSpec, now) -> None:
+    track.title = spec.title
+    track.summary = spec.summary
+    track.career = spec.career
+    track.position = spec.position
+    track.prerequisites = list(spec.prerequisites)
+    track.content_hash = spec.content_hash
+    track.retired_at = None
+    track.updated_at = now
+
+
+def _sync_lessons(track: Track, spec: TrackSpec, existing: dict[str, Lesson], now) -> list[Change]:
+    changes = []
+    listed = set()
+    for position, lspec in enumerate(spec.lessons, start=1):
+        listed.add(lspec.slug)
+        lesson = existing.get(lspec.slug)
+        name = f"{spec.slug}/{lspec.slug}"
+        if lesson is None:
+            lesson = Lesson(track_id=track.id, slug=lspec.slug, created_at=now)
+            db.session.add(lesson)
+            changes.append(Change("added", "lesson", name))
+        elif lesson.retired_at is not None:
+            changes.append(Change("restored", "lesson", name))
+        elif lesson.content_hash != lspec.content_hash or lesson.position != position:
+            changes.append(Change("changed", "lesson", name))
+        else:
+            continue
+        lesson.title = lspec.title
+        lesson.minutes = lspec.minutes
+        lesson.resources = lspec.resources
+        lesson.body_markdown = lspec.body_markdown
+        lesson.body_html = lspec.body_html
+        lesson.content_hash = lspec.content_hash
+        lesson.position = position
+        lesson.retired_at = None
+        lesson.updated_at = now
+    for slug, lesson in existing.items():
+        if slug not in listed and lesson.retired_at is None:
+            # Retired, never deleted: completions of it stay, totals leave it out.
+            lesson.retired_at = now
+            lesson.position = None
+            lesson.updated_at = now
+            changes.append(Change("retired", "lesson", f"{spec.slug}/{slug}"))
+    return changes
+
+
+def _sync_badge(badges: dict[str, BadgeClass], slug, name, description, criteria, now,
+                *, track_id=None, career=None) -> list[Change]:
+    badge = badges.get(slug)
+    values = {"name": name, "description": description, "criteria": criteria,
+              "track_id": track_id, "career": career}
+    if badge is None:
+        badge = BadgeClass(slug=slug, created_at=now, updated_at=now, **values)
+        db.session.add(badge)
+        badges[slug] = badge
+        return [Change("added", "badge", slug)]
+    if any(getattr(badge, key) != value for key, value in values.items()):
+        for key, value in values.items():
+            setattr(badge, key, value)
+        badge.updated_at = now
+        return [Change("changed", "badge", slug)]
+    return []
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+def _track_totals():
+    """Per-track count and minutes of current lessons, as a subquery."""
+    return (
+        select(Lesson.track_id, func.count().label("lesson_count"),
+               func.coalesce(func.sum(Lesson.minutes), 0).label("estimated_minutes"))
+        .where(Lesson.retired_at.is_(None))
+        .group_by(Lesson.track_id)
+        .subquery()
+    )
+
+
+def list_tracks(career: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
+    totals = _track_totals()
+    query = (
+        select(Track, totals.c.lesson_count, totals.c.estimated_minutes, BadgeClass)
+        .outerjoin(totals, totals.c.track_id == Track.id)
+        .outerjoin(BadgeClass, BadgeClass.track_id == Track.id)
+        .where(Track.retired_at.is_(None))
+    )
+    count_query = select(func.count()).select_from(Track).where(Track.retired_at.is_(None))
+    if career:
+        query = query.where(Track.career == career)
+        count_query = count_query.where(Track.career == career)
+    rows = db.session.execute(
+        query.order_by(Track.career, Track.position, Track.slug)
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    total = db.session.scalar(count_query)
+    return [_track_summary(t, count, minutes, badge) for t, count, minutes, badge in rows], total
+
+
+def _track_summary(track: Track, lesson_count, minutes, badge: BadgeClass | None) -> dict:
+    return {
+        "slug": track.slug,
+        "title": track.title,
+        "summary": track.summary,
+        "career": track.career,
+        "position": track.position,
+        "lesson_count": lesson_count or 0,
+        "estimated_minutes": minutes or 0,
+        "prerequisites": list(track.prerequisites or []),
+        "badge": {"slug": badge.slug, "name": badge.name} if badge else None,
+    }
+
+
+def get_track(slug: str) -> Track:
+    track = db.session.scalar(select(Track).where(Track.slug == slug, Track.retired_at.is_(None)))
+    if track is None:
+        raise NotFound(f"There is no track {slug!r}.")
+    return track
+
+
+def current_lessons(track_id: int) -> list[Lesson]:
+    return list(db.session.scalars(
+        select(Lesson).where(Lesson.track_id == track_id, Lesson.retired_at.is_(None))
+        .order_by(Lesson.position)
+    ))
+
+
+def track_detail(slug: str) -> dict:
+    track = get_track(slug)
+    lessons = current_lessons(track.id)
+    badge = db.session.scalar(select(BadgeClass).where(BadgeClass.track_id == track.id))
+    detail = _track_summary(track, len(lessons), sum(lesson.minutes for lesson in lessons), badge)
+    detail["lessons"] = [
+        {"slug": lesson.slug, "title": lesson.title, "minutes": lesson.minutes,
+         "position": lesson.position}
+        for lesson in lessons
+    ]
+    return detail
+
+
+def lesson_detail(track_slug: str, lesson_slug: str) -> dict:
+    track = get_track(track_slug)
+    lesson = db.session.scalar(
+        select(Lesson).where(Lesson.track_id == track.id, Lesson.slug == lesson_slug,
+                             Lesson.retired_at.is_(None))
+    )
+    if lesson is None:
+        raise NotFound(f"Track {track_slug!r} has no lesson {lesson_slug!r}.")
+    return {
+        "slug": lesson.slug,
+        "title": lesson.title,
+        "minutes": lesson.minutes,
+        "position": lesson.position,
+        "track": {"slug": track.slug, "title": track.title},
+        "body_html": lesson.body_html,
+        "resources": list(lesson.resources or []),
+        "content_hash": lesson.content_hash,
+    }

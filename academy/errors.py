@@ -1,0 +1,166 @@
+"""Every error the API answers, as ``application/problem+json`` (RFC 9457), in one place."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, json, request
+from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "about:blank"
+
+
+class AcademyError(Exception):
+    """Base of the domain errors that services raise; ``status`` says how HTTP sees it."""
+
+    status = 400
+    title: str | None = None
+
+    def __init__(self, detail: str, *, errors: dict | None = None, headers: dict | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class NotFound(AcademyError):
+    status = 404
+
+
+class Conflict(AcademyError):
+    status = 409
+
+
+class Forbidden(AcademyError):
+    status = 403
+
+
+class Unauthorized(AcademyError):
+    status = 401
+
+
+class Invalid(AcademyError):
+    """A request that is well-formed but breaks a rule; ``errors`` names the fields."""
+
+    status = 422
+
+
+def problem(status: int, detail: str | None = None, *, title: str | None = None,
+            errors: dict | None = None, headers: dict | None = None, **extra):
+    """Build a problem+json response."""
+    body = {
+        "type": PROBLEM_TYPE,
+        "title": title or HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail or HTTP_STATUS_CODES.get(status, "Error"),
+    }
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    response = current_app.response_class(
+        json.dumps(body), status=status, mimetype="application/problem+json"
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages into ``{"a.b.0": ["reason", ...]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = "body" if key == "_schema" and not prefix else str(key)
+            path = f"{prefix}.{name}" if prefix and key != "_schema" else (prefix or name)
+            for field, reasons in flatten_messages(value, path).items():
+                flat.setdefault(field, []).extend(reasons)
+    elif isinstance(messages, (list, tuple)):
+        if all(isinstance(m, str) for m in messages):
+            flat[prefix or "body"] = list(messages)
+        else:
+            for item in messages:
+                for field, reasons in flatten_messages(item, prefix).items():
+                    flat.setdefault(field, []).extend(reasons)
+    else:
+        flat[prefix or "body"] = [str(messages)]
+    return flat
+
+
+def _webargs_messages(error: HTTPException) -> dict | None:
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    if not isinstance(messages, dict):
+        return None
+    # webargs keys messages by location ({"json": {...}, "query": {...}}); clients want fields.
+    merged: dict = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, dict):
+            merged.update(location_messages)
+        else:
+            merged.setdefault("_schema", []).extend(location_messages)
+    return merged
+
+
+def handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    if isinstance(error, InternalServerError):
+        return handle_unexpected(getattr(error, "original_exception", None) or error)
+    headers = {}
+    if status == 405 and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    retry_after = getattr(error, "retry_after", None)
+    if status == 429:
+        headers["Retry-After"] = str(retry_after or 60)
+    messages = _webargs_messages(error)
+    if status == 422 and messages is not None:
+        errors = flatten_messages(messages)
+        return problem(422, "The request has invalid fields.", errors=errors, headers=headers)
+    if status == 400 and messages is not None:
+        return problem(400, "The request body is not valid JSON.", headers=headers)
+    detail = error.description if isinstance(error.description, str) else None
+    return problem(status, detail, headers=headers)
+
+
+def handle_validation_error(error: ValidationError):
+    return problem(422, "The request has invalid fields.", errors=flatten_messages(error.messages))
+
+
+def handle_domain_error(error: AcademyError):
+    return problem(error.status, error.detail, title=error.title, errors=error.errors,
+                   headers=error.headers)
+
+
+def handle_database_error(error: DBAPIError):
+    if not error.connection_invalidated and not _is_disconnect(error):
+        return handle_unexpected(error)
+    # The connection died under us: nothing was committed, the pool will reconnect.
+    from .extensions import db
+
+    db.session.rollback()
+    log.warning("database connection lost on %s %s", request.method, request.path)
+    return problem(503, "The database is not answering; try again shortly.",
+                   headers={"Retry-After": "5"})
+
+
+def _is_disconnect(error: DBAPIError) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(error, (OperationalError, InterfaceError))
+
+
+def handle_unexpected(error: BaseException):
+    # The traceback goes to the log; the client learns nothing about internals.
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    return problem(500, "Something went wrong on our side; it has been logged.")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(AcademyError, handle_domain_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(Exception, handle_unexpected)
