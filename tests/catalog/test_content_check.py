@@ -148,3 +148,9 @@ def test_invalid_tree_sync_changes_nothing(cli, ctx, tmp_path):
     assert result.exit_code == 1
     assert "nothing was changed" in result.stderr
     assert db.session.scalar(select(func.count()).select_from(Track)) == 0
+
+
+def test_real_content_is_clean(cli):
+    result = cli.invoke(args=["academy", "content", "check"])
+    assert result.exit_code == 0, result.output
+    assert "ok: 6 tracks" in result.output

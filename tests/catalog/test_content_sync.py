@@ -86,3 +86,18 @@ def test_a_removed_track_folder_retires_the_track(cli, client, ctx, tmp_path):
     assert "retired  track  advanced" in result.output
     assert client.get("/api/v1/tracks/advanced").status_code == 404
     assert db.session.scalar(select(Track).where(Track.slug == "advanced")) is not None
+
+
+def test_the_real_career_syncs(cli, ctx):
+    result = cli.invoke(args=["academy", "content", "sync"])
+    assert result.exit_code == 0, result.output
+    tracks = db.session.scalars(select(Track).order_by(Track.position)).all()
+    assert [t.career for t in tracks] == ["machine-learning-engineer"] * 6
+    assert [t.slug for t in tracks] == [
+        "ml-fundamentals", "ml-production-skills", "ml-end-to-end-projects",
+        "ml-system-design", "ml-open-source", "ml-interview-prep",
+    ]
+    for earlier, later in zip(tracks, tracks[1:]):
+        assert later.prerequisites == [earlier.slug]
+    counts = {t.slug: len(lessons_of(t.slug)) for t in tracks}
+    assert all(4 <= n <= 8 for n in counts.values()), counts
