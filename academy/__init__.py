@@ -30,6 +30,7 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every model registered before migrations look
+    from .accounts.auth import register_auth
     from .celery import celery_init_app
     from .http import register_request_rules
 
@@ -39,14 +40,27 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     celery_init_app(app)
     register_request_rules(app)
+    register_auth(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from .accounts.pages import bp as account_pages
+    from .accounts.views import blp as accounts
+    from .badges.views import blp as badge_api
+    from .badges.views import pages as badge_pages
     from .catalog.views import blp as catalog
     from .health import bp as health
+    from .learning.views import blp as learning
+    from .notifications.views import bp as notifications
 
+    api.register_blueprint(accounts)
     api.register_blueprint(catalog)
+    api.register_blueprint(learning)
+    api.register_blueprint(badge_api)
+    app.register_blueprint(badge_pages)
+    app.register_blueprint(account_pages)
     app.register_blueprint(health)
+    app.register_blueprint(notifications)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -57,9 +71,13 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .accounts.commands import users_cli
+    from .badges.commands import badges_cli
     from .catalog.commands import content_cli
     from .cli import academy_cli
+    from .notifications.commands import reminders_cli
 
-    if content_cli.name not in academy_cli.commands:
-        academy_cli.add_command(content_cli)
+    for group in (content_cli, users_cli, badges_cli, reminders_cli):
+        if group.name not in academy_cli.commands:
+            academy_cli.add_command(group)
     app.cli.add_command(academy_cli)

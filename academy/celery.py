@@ -5,6 +5,11 @@ from pathlib import Path
 
 from celery import Celery, Task
 from flask import Flask
+from kombu import Queue
+
+# Badges and account work on the default queue, bulk mail on its own, so a large reminder
+# batch never delays a badge. A plain `celery -A worker worker` consumes both.
+QUEUES = (Queue("celery"), Queue("mail"))
 
 
 def celery_config(app: Flask) -> dict:
@@ -20,7 +25,20 @@ def celery_config(app: Flask) -> dict:
         "task_serializer": "json",
         "accept_content": ["json"],
         "timezone": "UTC",
-        "beat_schedule": {},
+        "beat_schedule": {
+            # Safety net for mail: relays what a lost after-commit publish or a crash left
+            # pending, and retries that came due. Expires, so a stopped worker finds no backlog.
+            "relay-outbox": {"task": "academy.notifications.relay_outbox", "schedule": 60.0,
+                             "options": {"expires": 60}},
+            # Safety net for badges: awards what a lost message or a crashed worker left due.
+            "reconcile-badges": {"task": "academy.badges.reconcile", "schedule": 300.0,
+                                 "options": {"expires": 300}},
+        },
+        # Every module with tasks, so a worker knows them all before the first message arrives.
+        "imports": ("academy.badges.tasks", "academy.notifications.tasks"),
+        "task_queues": QUEUES,
+        "task_default_queue": "celery",
+        "task_routes": {"academy.notifications.*": {"queue": "mail"}},
     }
     redis_url = app.config.get("REDIS_URL")
     if redis_url:
@@ -30,13 +48,14 @@ def celery_config(app: Flask) -> dict:
     else:
         # Embedded broker for a machine with nothing but Python: kombu's filesystem transport.
         folder = Path(app.config["BROKER_DIR"])
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         config["broker_url"] = "filesystem://"
         config["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     config.update(app.config.get("CELERY", {}))

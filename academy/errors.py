@@ -125,6 +125,11 @@ def handle_http_exception(error: HTTPException):
     return problem(status, detail, headers=headers)
 
 
+def handle_csrf_error(error):
+    return problem(403, "Send the X-CSRF-Token header (from the login answer or GET "
+                        "/api/v1/auth/csrf) with cookie-authenticated writes.")
+
+
 def handle_validation_error(error: ValidationError):
     return problem(422, "The request has invalid fields.", errors=flatten_messages(error.messages))
 
@@ -159,7 +164,10 @@ def handle_unexpected(error: BaseException):
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(AcademyError, handle_domain_error)
     app.register_error_handler(DBAPIError, handle_database_error)

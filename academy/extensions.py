@@ -1,9 +1,11 @@
 """Extension objects, bound to the app in ``create_app``."""
 import sqlite3
 
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -24,6 +26,9 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+login_manager = LoginManager()
+# Checked explicitly for cookie-authenticated API writes (accounts.auth), not for every form.
+csrf = CSRFProtect()
 # flask-smorest builds /api/v1/openapi.json from the same marshmallow schemas the views load.
 api = Api()
 

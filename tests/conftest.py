@@ -127,8 +127,28 @@ def app_factory(instance_dir, database_url):
 
 @pytest.fixture
 def ctx(app):
+    """An app context for the whole test: only for tests that make no HTTP requests, because a
+    request reuses an open app context (and its ``g`` and session) instead of making its own."""
     with app.app_context() as ctx:
         yield ctx
+
+
+@pytest.fixture
+def database(app):
+    """``with database() as session:`` opens a fresh app context and session, as a new process would."""
+    from contextlib import contextmanager
+
+    from academy.extensions import db
+
+    @contextmanager
+    def open_session():
+        with app.app_context():
+            try:
+                yield db.session
+            finally:
+                db.session.remove()
+
+    return open_session
 
 
 @pytest.fixture
@@ -148,3 +168,117 @@ def pytest_configure(config):
             "ACADEMY_TEST_REQUIRE_SERVICES is set: ACADEMY_TEST_DATABASE_URL and "
             "ACADEMY_TEST_REDIS_URL must both be set (CI never skips the real-server tests)"
         )
+
+
+class WorkerProcess:
+    """A real ``celery -A worker worker`` process on the test database and Redis."""
+
+    def __init__(self, database_url: str, env: dict, queues: str | None = None):
+        import subprocess
+        import sys
+        import tempfile
+
+        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+        full_env = {
+            **os.environ,
+            "ACADEMY_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+            "ACADEMY_DATABASE_URL": database_url,
+            "ACADEMY_REDIS_URL": TEST_REDIS_URL or "",
+            "ACADEMY_BASE_URL": "http://academy.test",
+            **env,
+        }
+        args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=info",
+                "--concurrency=2", "--without-gossip", "--without-mingle", "-n", f"test{os.getpid()}@%h"]
+        if queues:
+            args += ["-Q", queues]
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_for("ready.", timeout=30)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text()
+
+    def wait_for(self, text: str, timeout: float = 20) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{self.output()[-4000:]}")
+            time.sleep(0.1)
+        raise TimeoutError(f"worker never printed {text!r}:\n{self.output()[-4000:]}")
+
+    def kill(self, sig=None) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig or signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def start_worker(app, database_url):
+    """Start real worker processes; needs Redis so the test and the worker share a broker."""
+    if not TEST_REDIS_URL:
+        pytest.skip("needs Redis: set ACADEMY_TEST_REDIS_URL (CI does) to run a real worker")
+    if database_url.startswith("sqlite"):
+        pytest.skip("needs PostgreSQL: a worker process and the tests share a database server")
+    import redis
+
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    workers: list[WorkerProcess] = []
+
+    def start(queues: str | None = None, **env) -> WorkerProcess:
+        workers.append(WorkerProcess(database_url, env, queues))
+        return workers[-1]
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def wait_until(predicate, timeout: float = 15, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def catalog(app, tmp_path):
+    """Two small tracks synced into the database: basics (intro, numbers, plots) and advanced."""
+    from tests.content_factory import two_tracks
+
+    root = two_tracks(tmp_path / "content")
+    result = app.test_cli_runner().invoke(args=["academy", "content", "sync", str(root)])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def learner(app, catalog):
+    from tests.clients import signed_in
+
+    return signed_in(app)

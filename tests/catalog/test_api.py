@@ -3,15 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.content_factory import two_tracks, write_lesson
-
-
-@pytest.fixture
-def catalog(cli, app, tmp_path):
-    two_tracks(tmp_path)
-    result = cli.invoke(args=["academy", "content", "sync", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    return tmp_path
+from tests.content_factory import write_lesson
 
 
 def test_list_tracks(client, catalog):

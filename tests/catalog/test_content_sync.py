@@ -76,7 +76,7 @@ def test_a_retired_lesson_listed_again_is_restored(cli, ctx, tmp_path):
     assert lessons_of("basics")["plots"].retired_at is None
 
 
-def test_a_removed_track_folder_retires_the_track(cli, client, ctx, tmp_path):
+def test_a_removed_track_folder_retires_the_track(cli, client, database, tmp_path):
     two_tracks(tmp_path)
     sync(cli, tmp_path)
     for path in sorted((tmp_path / "advanced").rglob("*"), reverse=True):
@@ -85,7 +85,8 @@ def test_a_removed_track_folder_retires_the_track(cli, client, ctx, tmp_path):
     result = sync(cli, tmp_path)
     assert "retired  track  advanced" in result.output
     assert client.get("/api/v1/tracks/advanced").status_code == 404
-    assert db.session.scalar(select(Track).where(Track.slug == "advanced")) is not None
+    with database() as session:
+        assert session.scalar(select(Track).where(Track.slug == "advanced")) is not None
 
 
 def test_the_real_career_syncs(cli, ctx):

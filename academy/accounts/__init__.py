@@ -1,0 +1,1 @@
+"""Learners' accounts: sign-up, sessions, access tokens, preferences, export and erasure."""

@@ -1,0 +1,60 @@
+"""Users and their personal access tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+DEFAULT_REMINDER_HOUR = 18
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased; NULL once the account is erased.
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    email_verified_at: Mapped[datetime | None]
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    reminder_hour: Mapped[int] = mapped_column(default=DEFAULT_REMINDER_HOUR)
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    badge_emails_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped by a password change, reset or erasure: every older session and remember cookie dies.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    erased_at: Mapped[datetime | None]
+
+    def get_id(self) -> str:
+        # Flask-Login's "alternative id": the session names the version it was issued for.
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.erased_at is None
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+class AccessToken(db.Model):
+    __tablename__ = "access_token"
+    __table_args__ = (Index("ix_access_token_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    # SHA-256 of the token: tokens are 256 random bits, so a fast hash is enough and lookups are exact.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]

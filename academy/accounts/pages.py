@@ -1,0 +1,58 @@
+"""The pages account mail links to: ``/verify-email`` and ``/reset-password``.
+
+GET only shows a form (mail scanners prefetch links, so GET must change nothing); the POST
+does the work with the same services as the JSON API.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+
+from ..errors import Invalid
+from ..extensions import db
+from ..http import html_page
+from . import service
+
+bp = Blueprint("account_pages", __name__, template_folder="templates")
+
+
+def _page(template: str, status: int = 200, **context):
+    response = html_page(render_template(template, **context), status)
+    # The token in the URL is a credential: keep it out of caches and Referer headers.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/verify-email")
+def verify_email_form():
+    return _page("accounts/verify_email.html", token=request.args.get("token", ""),
+                 action=url_for(".verify_email"))
+
+
+@bp.post("/verify-email")
+def verify_email():
+    try:
+        service.verify_email(request.form.get("token", ""))
+    except Invalid as exc:
+        return _page("accounts/verify_email.html", 400, error=exc.detail)
+    db.session.commit()
+    return _page("accounts/verify_email.html", done=True)
+
+
+@bp.get("/reset-password")
+def reset_password_form():
+    return _page("accounts/reset_password.html", token=request.args.get("token", ""),
+                 action=url_for(".reset_password"))
+
+
+@bp.post("/reset-password")
+def reset_password():
+    token, password = request.form.get("token", ""), request.form.get("password", "")
+    try:
+        if not 10 <= len(password) <= 1024:
+            raise Invalid("Use between 10 and 1024 characters.")
+        service.confirm_password_reset(token, password)
+    except Invalid as exc:
+        return _page("accounts/reset_password.html", 400, error=exc.detail, token=token,
+                     action=url_for(".reset_password"))
+    db.session.commit()
+    return _page("accounts/reset_password.html", done=True)

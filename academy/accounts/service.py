@@ -1,0 +1,222 @@
+"""Account rules: sign-up, sign-in, verification, password reset, tokens, profile, erasure."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import Conflict, Invalid, NotFound
+from ..extensions import db
+from ..timeutil import utcnow
+from .auth import hash_token
+from .models import AccessToken, User
+from .passwords import hash_password, needs_rehash, verify_password
+
+VERIFY_MAX_AGE = 48 * 3600
+RESET_MAX_AGE = 3600
+TOKEN_PREFIX = "hka_"
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def _fingerprint(value: str | None) -> str:
+    return hashlib.sha256((value or "").encode()).hexdigest()[:16]
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+# -- sign-up and verification --------------------------------------------------------------------
+
+def register(email: str, password: str, display_name: str, timezone: str) -> User:
+    """Create an unverified account and queue its verification mail."""
+    if user_by_email(email) is not None:
+        raise Conflict("An account with this email address already exists; sign in or reset "
+                       "the password.", errors={"email": ["Already registered."]})
+    user = User(email=email, password_hash=hash_password(password), display_name=display_name,
+                timezone=timezone)
+    db.session.add(user)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:  # a simultaneous sign-up with the same address won the race
+        raise Conflict("An account with this email address already exists.",
+                       errors={"email": ["Already registered."]}) from exc
+    send_verification(user)
+    return user
+
+
+def send_verification(user: User) -> None:
+    from ..notifications import emails
+    from ..notifications.service import queue_mail
+
+    if user.email_verified or user.email is None:
+        return
+    token = _serializer("verify-email").dumps({"u": user.id, "e": _fingerprint(user.email)})
+    # One mail per account per minute at most, whatever the clicks.
+    minute = int(utcnow().timestamp() // 60)
+    queue_mail("verify_email", user.email, emails.verify_email(user, token),
+               key=f"verify:{user.id}:{minute}", user_id=user.id, category="account")
+
+
+def _token_user(salt: str, token: str, max_age: int, what: str, field: str, value) -> User:
+    """The user a signed mail link names, if it is fresh and still matches ``value(user)``."""
+    invalid = Invalid(f"This {what} link is not valid or was already used; ask for a new one.",
+                      errors={"token": ["Not valid."]})
+    try:
+        data = _serializer(salt).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise Invalid(f"This {what} link has expired; ask for a new one.",
+                      errors={"token": ["Expired."]}) from exc
+    except BadSignature as exc:
+        raise invalid from exc
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or not user.is_active or _fingerprint(value(user)) != data.get(field):
+        raise invalid
+    return user
+
+
+def verify_email(token: str) -> User:
+    user = _token_user("verify-email", token, VERIFY_MAX_AGE, "verification", "e",
+                       lambda u: u.email)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    return user
+
+
+# -- sign-in ---------------------------------------------------------------------------------
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user if the password matches; the same cost and answer whether or not the email exists."""
+    user = user_by_email(email)
+    usable = user is not None and user.is_active
+    if not verify_password(user.password_hash if usable else None, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def end_other_sessions(user: User) -> None:
+    """Invalidate every session, remember cookie and access token the user has."""
+    user.session_version += 1
+    db.session.execute(delete(AccessToken).where(AccessToken.user_id == user.id))
+
+
+# -- password reset ----------------------------------------------------------------------------
+
+def request_password_reset(email: str) -> None:
+    from ..notifications import emails
+    from ..notifications.service import queue_mail
+
+    user = user_by_email(email)
+    if user is None or not user.is_active:
+        # Spend what a real request spends, so timing does not tell who has an account.
+        hash_password(secrets.token_hex(8))
+        return
+    hash_password(secrets.token_hex(8))
+    token = _serializer("password-reset").dumps(
+        {"u": user.id, "p": _fingerprint(user.password_hash)}
+    )
+    minute = int(utcnow().timestamp() // 60)
+    queue_mail("password_reset", user.email, emails.password_reset(user, token),
+               key=f"reset:{user.id}:{minute}", user_id=user.id, category="account")
+
+
+def confirm_password_reset(token: str, password: str) -> User:
+    # The token names the password it replaces, so it works once: after use it no longer matches.
+    user = _token_user("password-reset", token, RESET_MAX_AGE, "reset", "p",
+                       lambda u: u.password_hash)
+    user.password_hash = hash_password(password)
+    user.updated_at = utcnow()
+    # Whoever could read the mailbox proved it; every other way in ends.
+    end_other_sessions(user)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    return user
+
+
+# -- personal access tokens --------------------------------------------------------------------
+
+def create_token(user_id: int, name: str) -> tuple[AccessToken, str]:
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken(user_id=user_id, name=name, token_hash=hash_token(secret),
+                        prefix=secret[:10])
+    db.session.add(token)
+    db.session.flush()
+    return token, secret
+
+
+def list_tokens(user_id: int, page: int, per_page: int) -> tuple[list[AccessToken], int]:
+    query = select(AccessToken).where(AccessToken.user_id == user_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    items = db.session.scalars(query.order_by(AccessToken.id).limit(per_page)
+                               .offset((page - 1) * per_page)).all()
+    return list(items), total
+
+
+def delete_token(user_id: int, token_id: int) -> None:
+    token = db.session.get(AccessToken, token_id)
+    if token is None or token.user_id != user_id:  # another learner's token does not exist for you
+        raise NotFound("There is no such access token.")
+    db.session.delete(token)
+
+
+# -- profile -------------------------------------------------------------------------------
+
+def update_profile(user: User, changes: dict) -> User:
+    for field in ("display_name", "timezone", "reminder_hour"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    prefs = changes.get("email_preferences") or {}
+    if "reminders" in prefs:
+        user.reminders_enabled = prefs["reminders"]
+    if "badges" in prefs:
+        user.badge_emails_enabled = prefs["badges"]
+    user.updated_at = utcnow()
+    return user
+
+
+def change_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    end_other_sessions(user)
+
+
+def promote(email: str) -> User:
+    user = user_by_email(email)
+    if user is None or not user.is_active:
+        raise NotFound(f"No account has the address {email!r}.")
+    user.is_admin = True
+    return user
+
+
+def erase(user: User, password: str) -> None:
+    """Erase personal data; anonymous learning rows stay so that counts stay right."""
+    from ..badges.service import erase_recipient
+    from ..learning.service import erase_learner
+    from ..notifications.service import forget_user
+
+    if not verify_password(user.password_hash, password):
+        raise Invalid("The password is not right.", errors={"password": ["Not right."]})
+    now = utcnow()
+    erase_learner(user.id)
+    erase_recipient(user.id)
+    forget_user(user.id)
+    end_other_sessions(user)
+    user.email = None
+    user.email_verified_at = None
+    user.display_name = ""
+    user.password_hash = ""
+    user.timezone = "UTC"
+    user.reminders_enabled = False
+    user.badge_emails_enabled = False
+    user.is_admin = False
+    user.erased_at = now
+    user.updated_at = now

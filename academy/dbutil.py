@@ -1,0 +1,74 @@
+"""Portable SQL that SQLAlchemy's core leaves to each dialect."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def dialect_insert(model):
+    """The INSERT construct of the session's database, which knows ON CONFLICT."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"supported databases are PostgreSQL and SQLite, not {dialect}")
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def insert_ignore(model, values: dict, conflict: list[str]) -> bool:
+    """INSERT … ON CONFLICT (conflict) DO NOTHING; True when this call inserted the row.
+
+    Races end in one row and no error: the database's unique key decides, not Python.
+    """
+    statement = (dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+                 .returning(*model.__table__.primary_key.columns))
+    # RETURNING, not rowcount: drivers may not report a count for INSERT … ON CONFLICT.
+    return db.session.execute(statement).first() is not None
+
+
+def for_update(query):
+    """Lock the selected rows until commit where the database can (PostgreSQL)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update()
+    return query
+
+
+# -- work that must wait for the commit --------------------------------------------------------
+
+_AFTER_COMMIT = "academy.after_commit"
+
+
+def call_after_commit(key: str, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the current transaction commits; never if it rolls back.
+
+    Keyed, so the same work registered twice in one transaction runs once. Used to publish
+    Celery tasks that read rows this transaction writes: published earlier, a worker could
+    look before the rows exist.
+    """
+    db.session().info.setdefault(_AFTER_COMMIT, {})[key] = callback
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    # Releasing a SAVEPOINT fires after_commit too; only the outermost commit makes rows visible.
+    if session.in_nested_transaction():
+        return
+    for key, callback in session.info.pop(_AFTER_COMMIT, {}).items():
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - committed already; the reconcilers catch up
+            log.warning("after-commit work %s failed; a periodic reconciler will redo it", key,
+                        exc_info=True)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_rollback(session: Session, transaction) -> None:
+    if transaction.parent is None and not transaction.nested:
+        # Outermost transaction over without a commit having run the callbacks: drop them.
+        session.info.pop(_AFTER_COMMIT, None)

@@ -1,0 +1,262 @@
+"""Learning rules: enrollment, lesson progress, completion, streaks and track statistics."""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+
+from ..accounts.models import User
+from ..badges import service as badges
+from ..catalog.models import Lesson, Track
+from ..catalog.service import get_track
+from ..dbutil import for_update, insert_ignore
+from ..errors import Conflict, NotFound
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import Enrollment, EnrollmentStatus, LearningDay, LessonCompletion
+
+
+@dataclass
+class Progress:
+    completed: int = 0
+    total: int = 0
+    percent: int = 0
+    next_lesson: str | None = None
+    completed_lessons: list[str] = field(default_factory=list)
+    new_lessons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EnrollmentView:
+    enrollment: Enrollment
+    track: Track
+    progress: Progress
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+def _views(rows: list[tuple[Enrollment, Track]]) -> list[EnrollmentView]:
+    """Progress for many enrollments in two queries, whatever their number."""
+    if not rows:
+        return []
+    track_ids = {track.id for _, track in rows}
+    lessons: dict[int, list[Lesson]] = {}
+    for lesson in db.session.scalars(
+        select(Lesson).where(Lesson.track_id.in_(track_ids), Lesson.retired_at.is_(None))
+        .order_by(Lesson.track_id, Lesson.position)
+    ):
+        lessons.setdefault(lesson.track_id, []).append(lesson)
+    done: dict[int, set[int]] = {}
+    for enrollment_id, lesson_id in db.session.execute(
+        select(LessonCompletion.enrollment_id, LessonCompletion.lesson_id)
+        .where(LessonCompletion.enrollment_id.in_([e.id for e, _ in rows]))
+    ):
+        done.setdefault(enrollment_id, set()).add(lesson_id)
+    return [EnrollmentView(e, t, _progress(e, lessons.get(t.id, []), done.get(e.id, set())))
+            for e, t in rows]
+
+
+def _progress(enrollment: Enrollment, current: list[Lesson], done: set[int]) -> Progress:
+    completed = [lesson.slug for lesson in current if lesson.id in done]
+    todo = [lesson.slug for lesson in current if lesson.id not in done]
+    total = len(current)
+    return Progress(
+        completed=len(completed),
+        total=total,
+        # Current lessons only, so retired ones never push it past 100.
+        percent=(100 * len(completed)) // total if total else 0,
+        next_lesson=todo[0] if todo else None,
+        completed_lessons=completed,
+        new_lessons=todo if enrollment.status == EnrollmentStatus.completed else [],
+    )
+
+
+def progress_of(enrollments: list[Enrollment]) -> dict[int, Progress]:
+    """Progress of many enrollments at once, by enrollment id."""
+    tracks = {t.id: t for t in db.session.scalars(
+        select(Track).where(Track.id.in_({e.track_id for e in enrollments})))}
+    return {view.enrollment.id: view.progress
+            for view in _views([(e, tracks[e.track_id]) for e in enrollments])}
+
+
+def list_enrollments(user_id: int, page: int, per_page: int) -> tuple[list[EnrollmentView], int]:
+    query = select(Enrollment, Track).join(Track).where(Enrollment.user_id == user_id)
+    total = db.session.scalar(
+        select(func.count()).select_from(Enrollment).where(Enrollment.user_id == user_id)
+    )
+    rows = db.session.execute(
+        query.order_by(Track.career, Track.position, Track.slug)
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return _views(rows), total
+
+
+def _enrollment(user_id: int, track: Track, *, lock: bool = False) -> Enrollment | None:
+    query = select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.track_id == track.id)
+    return db.session.scalar(for_update(query) if lock else query)
+
+
+def get_enrollment(user_id: int, track_slug: str) -> EnrollmentView:
+    track = get_track(track_slug)
+    enrollment = _enrollment(user_id, track)
+    if enrollment is None:
+        raise NotFound(f"You are not enrolled in {track_slug!r}.")
+    return _views([(enrollment, track)])[0]
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+def enroll(user_id: int, track_slug: str) -> tuple[EnrollmentView, bool]:
+    """Enroll, or reactivate a dropped enrollment with its progress; True when it is new."""
+    track = get_track(track_slug)
+    now = utcnow()
+    created = insert_ignore(Enrollment, {
+        "user_id": user_id, "track_id": track.id, "status": EnrollmentStatus.active,
+        "enrolled_at": now, "last_activity_at": now,
+    }, ["user_id", "track_id"])
+    enrollment = _enrollment(user_id, track, lock=True)
+    if enrollment.status == EnrollmentStatus.dropped:
+        enrollment.status = EnrollmentStatus.completed if enrollment.completed_at else EnrollmentStatus.active
+        enrollment.dropped_at = None
+        enrollment.last_activity_at = now
+    return _views([(enrollment, track)])[0], created
+
+
+def drop(user_id: int, track_slug: str) -> None:
+    track = get_track(track_slug)
+    enrollment = _enrollment(user_id, track, lock=True)
+    if enrollment is None:
+        raise NotFound(f"You are not enrolled in {track_slug!r}.")
+    if enrollment.status != EnrollmentStatus.dropped:
+        enrollment.status = EnrollmentStatus.dropped
+        enrollment.dropped_at = utcnow()
+
+
+def _active_enrollment_and_lesson(user_id: int, track_slug: str, lesson_slug: str):
+    track = get_track(track_slug)
+    lesson = db.session.scalar(select(Lesson).where(
+        Lesson.track_id == track.id, Lesson.slug == lesson_slug, Lesson.retired_at.is_(None)))
+    if lesson is None:
+        raise NotFound(f"Track {track_slug!r} has no lesson {lesson_slug!r}.")
+    # Locked, so two requests finishing the last two lessons at once both see the whole count.
+    enrollment = _enrollment(user_id, track, lock=True)
+    if enrollment is None:
+        raise Conflict(f"You are not enrolled in {track_slug!r}; enroll first with "
+                       "POST /api/v1/enrollments.")
+    if enrollment.status == EnrollmentStatus.dropped:
+        raise Conflict(f"You dropped {track_slug!r}; enroll again to continue where you left off.")
+    return track, lesson, enrollment
+
+
+def complete_lesson(user_id: int, track_slug: str, lesson_slug: str,
+                    now: datetime | None = None) -> EnrollmentView:
+    """Mark a lesson done (idempotent); finishing every current lesson completes the track."""
+    track, lesson, enrollment = _active_enrollment_and_lesson(user_id, track_slug, lesson_slug)
+    now = now or utcnow()
+    inserted = insert_ignore(LessonCompletion, {
+        "enrollment_id": enrollment.id, "lesson_id": lesson.id, "completed_at": now,
+        "content_hash": lesson.content_hash,
+    }, ["enrollment_id", "lesson_id"])
+    if inserted:
+        enrollment.last_activity_at = now
+        _record_learning_day(user_id, now)
+    view = _views([(enrollment, track)])[0]
+    if (enrollment.status == EnrollmentStatus.active and view.progress.total
+            and view.progress.completed == view.progress.total):
+        enrollment.status = EnrollmentStatus.completed
+        enrollment.completed_at = now
+        view.progress.new_lessons = []
+        badges.track_completed(enrollment.id)
+    return view
+
+
+def uncomplete_lesson(user_id: int, track_slug: str, lesson_slug: str) -> EnrollmentView:
+    """Mark a lesson not done; a completed track stays completed."""
+    track, lesson, enrollment = _active_enrollment_and_lesson(user_id, track_slug, lesson_slug)
+    db.session.execute(delete(LessonCompletion).where(
+        LessonCompletion.enrollment_id == enrollment.id, LessonCompletion.lesson_id == lesson.id))
+    return _views([(enrollment, track)])[0]
+
+
+# -- streaks ---------------------------------------------------------------------------------
+
+def _record_learning_day(user_id: int, when: datetime) -> None:
+    user = db.session.get(User, user_id)
+    local = when.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(user.timezone)).date()
+    insert_ignore(LearningDay, {"user_id": user_id, "day": local}, ["user_id", "day"])
+
+
+def streak(user: User, now: datetime | None = None) -> dict:
+    """Consecutive local days with a completed lesson: the run still alive and the longest."""
+    days = list(db.session.scalars(
+        select(LearningDay.day).where(LearningDay.user_id == user.id).order_by(LearningDay.day)
+    ))
+    today = (now or utcnow()).replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(user.timezone)).date()
+    return {"current_days": _current_run(days, today), "longest_days": _longest_run(days)}
+
+
+def _longest_run(days: list[date]) -> int:
+    longest = run = 0
+    previous = None
+    for day in days:
+        run = run + 1 if previous is not None and day - previous == timedelta(days=1) else 1
+        longest = max(longest, run)
+        previous = day
+    return longest
+
+
+def _current_run(days: list[date], today: date) -> int:
+    # A run is alive until the learner misses a whole local day: yesterday still counts.
+    if not days or today - days[-1] > timedelta(days=1):
+        return 0
+    run = 1
+    for later, earlier in zip(reversed(days), list(reversed(days))[1:]):
+        if later - earlier != timedelta(days=1):
+            break
+        run += 1
+    return run
+
+
+def erase_learner(user_id: int) -> None:
+    """Forget when the learner studied; anonymous enrollment rows stay for the counts."""
+    db.session.execute(delete(LearningDay).where(LearningDay.user_id == user_id))
+
+
+# -- statistics --------------------------------------------------------------------------------
+
+def track_stats(track_slug: str) -> dict:
+    track = get_track(track_slug)
+    counts = dict(db.session.execute(
+        select(Enrollment.status, func.count()).where(Enrollment.track_id == track.id)
+        .group_by(Enrollment.status)
+    ).all())
+    enrolled = sum(counts.values())
+    completed = counts.get(EnrollmentStatus.completed, 0)
+    durations = [
+        (done - start).total_seconds() / 86400
+        for start, done in db.session.execute(
+            select(Enrollment.enrolled_at, Enrollment.completed_at)
+            .where(Enrollment.track_id == track.id, Enrollment.completed_at.is_not(None))
+        )
+    ]
+    per_lesson = dict(db.session.execute(
+        select(LessonCompletion.lesson_id, func.count())
+        .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
+        .where(Lesson.track_id == track.id).group_by(LessonCompletion.lesson_id)
+    ).all())
+    lessons = db.session.scalars(select(Lesson).where(
+        Lesson.track_id == track.id, Lesson.retired_at.is_(None)).order_by(Lesson.position))
+    return {
+        "track": track.slug,
+        "enrolled": enrolled,
+        "active": counts.get(EnrollmentStatus.active, 0),
+        "completed": completed,
+        "dropped": counts.get(EnrollmentStatus.dropped, 0),
+        "completion_rate": round(completed / enrolled, 4) if enrolled else 0.0,
+        "median_days_to_complete": round(statistics.median(durations), 2) if durations else None,
+        "lessons": [{"slug": lesson.slug, "completed": per_lesson.get(lesson.id, 0)}
+                    for lesson in lessons],
+    }

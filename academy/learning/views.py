@@ -1,0 +1,87 @@
+"""``/api/v1/enrollments`` and the admin statistics."""
+from flask_login import current_user, login_required
+from flask_smorest import Blueprint
+
+from ..errors import Forbidden
+from ..extensions import db
+from ..schemas import PageArgs
+from . import service
+from .schemas import (
+    EnrollmentPageSchema,
+    EnrollmentSchema,
+    EnrollRequestSchema,
+    LessonStatusSchema,
+    TrackStatsSchema,
+    enrollment_dict,
+)
+
+blp = Blueprint("learning", __name__, url_prefix="/api/v1", description="Enrollments and progress")
+
+
+@blp.route("/enrollments", methods=["POST"])
+@login_required
+@blp.arguments(EnrollRequestSchema)
+@blp.response(201, EnrollmentSchema)
+@blp.alt_response(200, schema=EnrollmentSchema, description="Already enrolled")
+def enroll(body):
+    """Enroll in a track; a dropped enrollment is reactivated with its progress."""
+    view, created = service.enroll(current_user.id, body["track"])
+    db.session.commit()
+    return enrollment_dict(view), 201 if created else 200
+
+
+@blp.route("/enrollments", methods=["GET"])
+@login_required
+@blp.arguments(PageArgs, location="query", as_kwargs=True)
+@blp.response(200, EnrollmentPageSchema)
+def list_enrollments(page, per_page):
+    """The learner's enrollments with their progress."""
+    views, total = service.list_enrollments(current_user.id, page, per_page)
+    return {"items": [enrollment_dict(v) for v in views], "total": total}
+
+
+@blp.route("/enrollments/<track>", methods=["GET"])
+@login_required
+@blp.response(200, EnrollmentSchema)
+def get_enrollment(track):
+    return enrollment_dict(service.get_enrollment(current_user.id, track))
+
+
+@blp.route("/enrollments/<track>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def drop(track):
+    """Drop a track; progress is kept for when the learner comes back."""
+    service.drop(current_user.id, track)
+    db.session.commit()
+
+
+@blp.route("/enrollments/<track>/lessons/<lesson>", methods=["PUT"])
+@login_required
+@blp.arguments(LessonStatusSchema)
+@blp.response(200, EnrollmentSchema)
+def complete_lesson(body, track, lesson):
+    """Mark a lesson completed; idempotent."""
+    view = service.complete_lesson(current_user.id, track, lesson)
+    db.session.commit()
+    return enrollment_dict(view)
+
+
+@blp.route("/enrollments/<track>/lessons/<lesson>", methods=["DELETE"])
+@login_required
+@blp.response(200, EnrollmentSchema)
+def uncomplete_lesson(track, lesson):
+    """Mark a lesson not completed; a completed track stays completed."""
+    view = service.uncomplete_lesson(current_user.id, track, lesson)
+    db.session.commit()
+    return enrollment_dict(view)
+
+
+@blp.route("/admin/tracks/<slug>/stats", methods=["GET"])
+@login_required
+@blp.response(200, TrackStatsSchema)
+def track_stats(slug):
+    """Enrollment and completion figures for one track (admins only)."""
+    if not current_user.is_admin:
+        raise Forbidden("Only administrators can see track statistics.")
+    return service.track_stats(slug)

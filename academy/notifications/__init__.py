@@ -1,0 +1,1 @@
+"""Mail: rendering, the outbox, delivery, reminders and unsubscribe."""

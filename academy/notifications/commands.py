@@ -1,0 +1,4 @@
+"""``academy reminders …``."""
+from flask.cli import AppGroup
+
+reminders_cli = AppGroup("reminders", help="Inactivity reminders.")

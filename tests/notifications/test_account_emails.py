@@ -1,0 +1,44 @@
+"""Account mail as the learner reads it: the right link, how long it lasts, no unsubscribe."""
+from __future__ import annotations
+
+from academy.extensions import db
+from academy.notifications.emails import password_reset, verify_email
+from academy.notifications.relay import relay_pending
+from academy.notifications.service import queue_mail
+from tests.factories import make_user
+
+
+def send(name, context, user):
+    queue_mail(name, user.email, context, key=f"{name}:{user.id}", user_id=user.id)
+    db.session.commit()
+    relay_pending()
+
+
+def test_verification_mail_links_to_verify_email_and_says_48_hours(ctx, smtp):
+    server = smtp()
+    user = make_user(display_name="Asha", verified=False)
+    send("verify_email", verify_email(user, "abc.DEF-123_x"), user)
+
+    message, = server.messages()
+    assert message["Subject"] == "Confirm your email address for HireKit Academy"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    link = "http://academy.test/verify-email?token=abc.DEF-123_x"
+    assert "Hi Asha," in text and link in text and "expires in 48 hours" in text
+    assert f'href="{link}"' in html and "48 hours" in html
+    assert message["List-Unsubscribe"] is None and "nsubscribe" not in text + html
+
+
+def test_password_reset_mail_links_to_reset_password_valid_one_hour(ctx, smtp):
+    server = smtp()
+    user = make_user(display_name="Asha")
+    send("password_reset", password_reset(user, "r3set"), user)
+
+    message, = server.messages()
+    assert message["Subject"] == "Reset your HireKit Academy password"
+    text = message.get_body(("plain",)).get_content()
+    assert "http://academy.test/reset-password?token=r3set" in text
+    assert "valid for one hour" in text and "If you didn't ask for this, ignore" in text
+    assert 'href="http://academy.test/reset-password?token=r3set"' in \
+        message.get_body(("html",)).get_content()
+    assert message["List-Unsubscribe"] is None
