@@ -30,6 +30,9 @@ def celery_config(app: Flask) -> dict:
             # pending, and retries that came due. Expires, so a stopped worker finds no backlog.
             "relay-outbox": {"task": "academy.notifications.relay_outbox", "schedule": 60.0,
                              "options": {"expires": 60}},
+            # Inactivity reminders: every 15 minutes, so each learner's local hour is met.
+            "send-reminders": {"task": "academy.notifications.send_reminders", "schedule": 900.0,
+                               "options": {"expires": 900}},
             # Safety net for badges: awards what a lost message or a crashed worker left due.
             "reconcile-badges": {"task": "academy.badges.reconcile", "schedule": 300.0,
                                  "options": {"expires": 300}},

@@ -172,9 +172,15 @@ def delete_token(user_id: int, token_id: int) -> None:
 # -- profile -------------------------------------------------------------------------------
 
 def update_profile(user: User, changes: dict) -> User:
+    from ..notifications.reminders import reschedule_user
+
+    moved = any(field in changes and changes[field] != getattr(user, field)
+                for field in ("timezone", "reminder_hour"))
     for field in ("display_name", "timezone", "reminder_hour"):
         if field in changes:
             setattr(user, field, changes[field])
+    if moved:
+        reschedule_user(user)
     prefs = changes.get("email_preferences") or {}
     if "reminders" in prefs:
         user.reminders_enabled = prefs["reminders"]

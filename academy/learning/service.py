@@ -15,6 +15,7 @@ from ..catalog.service import get_track
 from ..dbutil import for_update, insert_ignore
 from ..errors import Conflict, NotFound
 from ..extensions import db
+from ..notifications import reminders
 from ..timeutil import utcnow
 from .models import Enrollment, EnrollmentStatus, LearningDay, LessonCompletion
 
@@ -122,6 +123,8 @@ def enroll(user_id: int, track_slug: str) -> tuple[EnrollmentView, bool]:
         enrollment.status = EnrollmentStatus.completed if enrollment.completed_at else EnrollmentStatus.active
         enrollment.dropped_at = None
         enrollment.last_activity_at = now
+    if created or enrollment.last_activity_at == now:
+        reminders.reschedule(enrollment, db.session.get(User, user_id))
     return _views([(enrollment, track)])[0], created
 
 
@@ -133,6 +136,7 @@ def drop(user_id: int, track_slug: str) -> None:
     if enrollment.status != EnrollmentStatus.dropped:
         enrollment.status = EnrollmentStatus.dropped
         enrollment.dropped_at = utcnow()
+        enrollment.next_reminder_at = None
 
 
 def _active_enrollment_and_lesson(user_id: int, track_slug: str, lesson_slug: str):
@@ -170,6 +174,9 @@ def complete_lesson(user_id: int, track_slug: str, lesson_slug: str,
         enrollment.completed_at = now
         view.progress.new_lessons = []
         badges.track_completed(enrollment.id)
+    if inserted:
+        # Activity starts a new idle spell; a completed track is never reminded.
+        reminders.reschedule(enrollment, db.session.get(User, user_id))
     return view
 
 

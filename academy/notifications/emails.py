@@ -53,3 +53,22 @@ def badge_earned(user, badge_class, award) -> dict:
         "next_track_url": f"{base}/api/v1/tracks/{follow_up.next_slug}" if follow_up.next_slug else None,
     }
 
+
+def reminder(user, items: list[dict]) -> dict:
+    """Stalled tracks, each with its percent and a link to its next lesson."""
+    from sqlalchemy import select
+
+    from ..catalog.models import Lesson, Track
+    from ..extensions import db
+
+    titles = dict(db.session.execute(
+        select(Track.slug + "/" + Lesson.slug, Lesson.title).join(Track)
+        .where(Track.slug.in_([i["track_slug"] for i in items]))
+    ).all())
+    return {
+        "display_name": user.display_name,
+        "items": [{**item, "next_lesson_title": titles.get(f"{item['track_slug']}/{item['next_lesson']}",
+                                                           item["next_lesson"])}
+                  for item in items],
+        "longest_idle": max(item["idle_days"] for item in items),
+    }

@@ -1,0 +1,221 @@
+"""Inactivity reminders: who is due, at which local hour, with which stage.
+
+An active enrollment with no completed lesson for 3, then 7, then 14 days gets stage 1, 2, 3,
+mailed at the learner's ``reminder_hour`` local time (never 21:00-08:00 local), at most one
+mail per learner per local day listing every stalled track. After stage 3 reminders pause until
+the learner is active again, which starts a new idle spell from stage 1. Each enrollment's
+``next_reminder_at`` holds the instant its next stage falls due, aligned to the learner's local
+hour, so a sweep reads only due rows through an index and never walks every learner.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..catalog.models import Track
+from ..extensions import db
+from ..learning.models import Enrollment, EnrollmentStatus
+from ..timeutil import utcnow
+
+STAGE_DAYS = (3, 7, 14)
+QUIET_FROM, QUIET_UNTIL = 21, 8  # local hours: nothing is sent from 21:00 until 08:00
+BATCH = 500
+UTC = ZoneInfo("UTC")
+
+
+def send_hour(user: User) -> int:
+    """The learner's reminder hour, moved out of the quiet hours if it falls in them."""
+    hour = user.reminder_hour
+    if hour >= QUIET_FROM:
+        return QUIET_FROM - 1
+    if hour < QUIET_UNTIL:
+        return QUIET_UNTIL
+    return hour
+
+
+def _aligned(user: User, not_before: datetime) -> datetime:
+    """The first instant at or after ``not_before`` (naive UTC) that is the learner's send hour."""
+    zone = ZoneInfo(user.timezone)
+    local = not_before.replace(tzinfo=UTC).astimezone(zone)
+    hour = send_hour(user)
+    candidate = datetime.combine(local.date(), time(hour), tzinfo=zone)
+    if candidate < local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), time(hour), tzinfo=zone)
+    return candidate.astimezone(UTC).replace(tzinfo=None)
+
+
+def due_at(user: User, anchor: datetime, stage: int) -> datetime | None:
+    """When stage ``stage`` (1-based) of the idle spell that began at ``anchor`` is mailed."""
+    if stage > len(STAGE_DAYS):
+        return None
+    return _aligned(user, anchor + timedelta(days=STAGE_DAYS[stage - 1]))
+
+
+def reschedule(enrollment: Enrollment, user: User) -> None:
+    """Recompute when the enrollment's next reminder falls due after activity or a change."""
+    if enrollment.status != EnrollmentStatus.active:
+        enrollment.next_reminder_at = None
+        return
+    if enrollment.reminder_anchor != enrollment.last_activity_at:
+        # Activity since the last reminder: a new idle spell starts at stage 1.
+        enrollment.reminder_stage = 0
+        enrollment.reminder_anchor = enrollment.last_activity_at
+    enrollment.next_reminder_at = due_at(user, enrollment.last_activity_at,
+                                         enrollment.reminder_stage + 1)
+
+
+def reschedule_user(user: User) -> None:
+    """After a timezone or reminder-hour change: move every pending reminder to the new hour."""
+    for enrollment in db.session.scalars(select(Enrollment).where(
+            Enrollment.user_id == user.id, Enrollment.status == EnrollmentStatus.active)):
+        reschedule(enrollment, user)
+
+
+@dataclass
+class Reminder:
+    """One learner's reminder mail: the stalled tracks it lists and the stage of each."""
+
+    user_id: int
+    email: str
+    local_day: str
+    items: list[dict] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        tracks = ", ".join(f"{i['track_slug']} (stage {i['stage']}, {i['percent']}%)" for i in self.items)
+        return f"{self.email} [{self.local_day}]: {tracks}"
+
+
+def _stage_reached(enrollment: Enrollment, now: datetime) -> int:
+    idle = now - enrollment.last_activity_at
+    return sum(1 for days in STAGE_DAYS if idle >= timedelta(days=days))
+
+
+def _eligible(user: User) -> bool:
+    return (user.erased_at is None and user.email is not None and user.reminders_enabled
+            and user.email_verified_at is not None)
+
+
+def sweep(now: datetime | None = None, dry_run: bool = False) -> list[Reminder]:
+    """One pass over the due enrollments; the same code beat runs every 15 minutes.
+
+    Works in batches by id; each batch commits on its own, so a crash loses at most one batch
+    of work, which the next sweep redoes (the outbox key keeps mail exactly-once).
+    """
+    now = now or utcnow()
+    sent: list[Reminder] = []
+    done_users: set[int] = set()
+    last_id = 0
+    while True:
+        query = (select(Enrollment).where(Enrollment.next_reminder_at <= now,
+                                          Enrollment.status == EnrollmentStatus.active,
+                                          Enrollment.id > last_id)
+                 .order_by(Enrollment.id).limit(BATCH))
+        if db.session.get_bind().dialect.name == "postgresql" and not dry_run:
+            # Two sweeps at once (two beats, a CLI run) never take the same rows.
+            query = query.with_for_update(skip_locked=True, of=Enrollment)
+        batch = list(db.session.scalars(query))
+        if not batch:
+            break
+        last_id = batch[-1].id
+        sent += _sweep_batch(batch, now, dry_run, done_users)
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+    return sent
+
+
+def _sweep_batch(batch: list[Enrollment], now: datetime, dry_run: bool,
+                 done_users: set[int]) -> list[Reminder]:
+    from ..learning.service import progress_of
+
+    user_ids = {e.user_id for e in batch} - done_users
+    done_users |= user_ids
+    # A learner's due enrollments beyond this batch belong in the same mail: take them now.
+    seen = {e.id for e in batch}
+    batch = [e for e in batch if e.user_id in user_ids] + [
+        e for e in db.session.scalars(select(Enrollment).where(
+            Enrollment.user_id.in_(user_ids), Enrollment.next_reminder_at <= now,
+            Enrollment.status == EnrollmentStatus.active))
+        if e.id not in seen]
+    if not batch:
+        return []
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+    by_user: dict[int, list[Enrollment]] = {}
+    for enrollment in batch:
+        by_user.setdefault(enrollment.user_id, []).append(enrollment)
+    progress = progress_of(batch)
+    tracks = {t.id: t for t in db.session.scalars(
+        select(Track).where(Track.id.in_({e.track_id for e in batch})))}
+    sent = []
+    for user_id, enrollments in by_user.items():
+        user = users[user_id]
+        reminder = _remind(user, enrollments, now, progress, tracks, dry_run)
+        if reminder is not None:
+            sent.append(reminder)
+    return sent
+
+
+def _remind(user, enrollments, now, progress, tracks, dry_run) -> Reminder | None:
+    zone = ZoneInfo(user.timezone)
+    local = now.replace(tzinfo=UTC).astimezone(zone)
+    if not _eligible(user):
+        # Not mailable now; look again tomorrow at the send hour (preferences may change).
+        for enrollment in enrollments:
+            enrollment.next_reminder_at = _aligned(user, now + timedelta(hours=1))
+        return None
+    if local.hour != send_hour(user):
+        # Due, but not at this local hour (a late sweep, a changed zone): wait for the next one.
+        for enrollment in enrollments:
+            enrollment.next_reminder_at = _aligned(user, now)
+        return None
+    reminder = Reminder(user.id, user.email, local.date().isoformat())
+    due = []
+    for enrollment in enrollments:
+        if enrollment.reminder_anchor != enrollment.last_activity_at:
+            enrollment.reminder_stage, enrollment.reminder_anchor = 0, enrollment.last_activity_at
+        stage = _stage_reached(enrollment, now)
+        if stage <= enrollment.reminder_stage:
+            enrollment.next_reminder_at = due_at(user, enrollment.last_activity_at,
+                                                 enrollment.reminder_stage + 1)
+            continue
+        due.append((enrollment, stage))
+    if not due:
+        return None
+    # Every other stalled track of the learner goes in the same mail, due or not yet.
+    for enrollment, stage in due:
+        track, view = tracks[enrollment.track_id], progress[enrollment.id]
+        reminder.items.append({
+            "track_slug": track.slug, "track_title": track.title, "stage": stage,
+            "percent": view.percent, "next_lesson": view.next_lesson,
+            "idle_days": (now - enrollment.last_activity_at).days,
+            "next_lesson_url": (f"{current_app.config['BASE_URL']}/api/v1/tracks/{track.slug}"
+                                f"/lessons/{view.next_lesson}" if view.next_lesson else
+                                f"{current_app.config['BASE_URL']}/api/v1/tracks/{track.slug}"),
+        })
+    if dry_run:
+        return reminder
+    if not _queue(user, reminder):
+        # Already mailed this local day (another sweep won): try again tomorrow.
+        for enrollment, _ in due:
+            enrollment.next_reminder_at = _aligned(user, now + timedelta(hours=1))
+        return None
+    for enrollment, stage in due:
+        enrollment.reminder_stage = stage
+        enrollment.next_reminder_at = due_at(user, enrollment.last_activity_at, stage + 1)
+    return reminder
+
+
+def _queue(user: User, reminder: Reminder) -> bool:
+    from . import emails
+    from .service import queue_mail
+
+    message = queue_mail("reminder", user.email, emails.reminder(user, reminder.items),
+                         key=f"reminder:{user.id}:{reminder.local_day}", user_id=user.id,
+                         category="reminder")
+    return message is not None
