@@ -19,10 +19,12 @@ run: install
 	$(FLASK) academy content sync
 	@mkdir -p instance
 	@# One worker with an embedded beat for development; production runs beat on its own.
-	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	@# Ctrl-C (or TERM) stops the web server, the worker and beat together.
+	@trap 'kill $$web $$worker 2>/dev/null; wait' INT TERM EXIT; \
 	$(VENV)/bin/celery -A worker worker --beat --loglevel=info --concurrency=2 \
 	  --schedule instance/celerybeat-schedule & worker=$$!; \
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port 5000 & web=$$!; \
+	wait $$web
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
