@@ -6,7 +6,7 @@ import logging
 from flask import Flask
 
 from . import config as settings
-from .extensions import api, db, migrate
+from .extensions import api, db, limiter, migrate
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -39,6 +39,7 @@ def register_extensions(app: Flask) -> None:
                      render_as_batch=True, compare_type=True)
     api.init_app(app)
     celery_init_app(app)
+    limiter.init_app(app)
     register_request_rules(app)
     register_auth(app)
 

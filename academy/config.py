@@ -80,6 +80,13 @@ def load(instance_path: str | os.PathLike) -> dict:
         "BASE_URL": (_env("ACADEMY_BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
         "CONTENT_DIR": str(content_dir),
         "RATELIMIT_ENABLED": rate_limits == "on",
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down: each process falls back to its own in-memory counters rather than
+        # either letting every guess through or refusing every sign-in (see README).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "academy",
         "BROKER_DIR": str(instance / "broker"),
         # Requests carry small JSON documents; anything larger is a mistake or an attack.
         "MAX_CONTENT_LENGTH": 64 * 1024,

@@ -88,7 +88,10 @@ def _clean_tables(request):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
-    from academy.extensions import db
+    from academy.extensions import db, limiter
+
+    with app.app_context():
+        limiter.reset()  # every test starts with fresh rate-limit counters
 
     with app.app_context():
         db.session.remove()
@@ -111,9 +114,25 @@ def dispose(app) -> None:
             engine.dispose()
 
 
+def restore(app) -> None:
+    """Give the shared extension objects back to ``app`` after another app was built.
+
+    Flask-Limiter keeps its storage and on/off switch on the extension object, and Celery's
+    shared tasks run and publish through the last Celery app made, so an extra app with other
+    settings (a dead broker, a disposed database engine) would leak into the tests that follow.
+    """
+    from academy.extensions import limiter
+
+    limiter.init_app(app)  # hooks are registered once per app; this only re-reads its config
+    celery = app.extensions["celery"]
+    celery.set_current()  # every new Celery() makes itself current for the thread
+    celery.set_default()
+
+
 @pytest.fixture
-def app_factory(instance_dir, database_url):
-    """Build extra apps with other settings; their connections are closed afterwards."""
+def app_factory(app, instance_dir, database_url):
+    """Build extra apps with other settings; afterwards their connections are closed and the
+    shared extensions are given back to the session's app."""
     made = []
 
     def factory(url: str | None = None, **overrides):
@@ -123,6 +142,7 @@ def app_factory(instance_dir, database_url):
     yield factory
     for extra in made:
         dispose(extra)
+    restore(app)
 
 
 @pytest.fixture
@@ -193,7 +213,11 @@ class WorkerProcess:
             args += ["-Q", queues]
         self.proc = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
-        self.wait_for("ready.", timeout=30)
+        try:
+            self.wait_for("ready.", timeout=60)
+        except BaseException:
+            self.stop()  # never leave a half-started worker consuming the test queues
+            raise
 
     def output(self) -> str:
         return Path(self.log.name).read_text()

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from marshmallow import Schema, fields
 
 from academy.errors import Conflict
-from tests.conftest import dispose, make_app
+from tests.conftest import dispose, make_app, restore
 
 
 class ProbeSchema(Schema):
@@ -17,9 +17,9 @@ class ProbeSchema(Schema):
 
 
 @pytest.fixture(scope="module")
-def probe(instance_dir, database_url):
+def probe(app, instance_dir, database_url):
     """An app with a few extra routes that raise each kind of error."""
-    app = make_app(instance_dir, database_url)
+    session_app, app = app, make_app(instance_dir, database_url)
     bp = Blueprint("probe", __name__, url_prefix="/api/v1/_probe")
 
     @bp.post("")
@@ -37,6 +37,7 @@ def probe(instance_dir, database_url):
     app.register_blueprint(bp)
     yield app.test_client()
     dispose(app)
+    restore(session_app)
 
 
 def assert_problem(response, status):

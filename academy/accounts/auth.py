@@ -46,7 +46,8 @@ def unauthorized():
 
 def _authenticate_bearer() -> None:
     header = request.headers.get("Authorization")
-    if header is None:
+    # A path or method that does not exist answers 404 or 405, signed in or not.
+    if header is None or request.routing_exception is not None:
         g.auth_method = None
         return
     scheme, _, secret = header.partition(" ")

@@ -11,6 +11,7 @@ from ..errors import Invalid
 from ..extensions import db
 from ..http import html_page
 from . import service
+from .passwords import password_problem
 
 bp = Blueprint("account_pages", __name__, template_folder="templates")
 
@@ -48,8 +49,9 @@ def reset_password_form():
 def reset_password():
     token, password = request.form.get("token", ""), request.form.get("password", "")
     try:
-        if not 10 <= len(password) <= 1024:
-            raise Invalid("Use between 10 and 1024 characters.")
+        problem = password_problem(password)
+        if problem:
+            raise Invalid(problem)
         service.confirm_password_reset(token, password)
     except Invalid as exc:
         return _page("accounts/reset_password.html", 400, error=exc.detail, token=token,

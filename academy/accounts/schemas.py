@@ -1,13 +1,24 @@
 """Account requests and answers."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ..fields import Email, StrictBoolean, TimeZone, TrimmedString
 from ..schemas import PageArgs, page_of
+from .passwords import password_problem
 
-Password = lambda **kw: fields.String(  # noqa: E731 - one definition of the password rule
-    validate=validate.Length(min=10, max=1024,
-                             error="Use between {min} and {max} characters."), **kw)
-DisplayName = lambda **kw: TrimmedString(validate=validate.Length(min=1, max=100), **kw)  # noqa: E731
+
+def _acceptable_password(password: str) -> None:
+    problem = password_problem(password)
+    if problem:
+        raise ValidationError(problem)
+
+
+def Password(**kwargs) -> fields.String:  # noqa: N802 - reads like the field classes
+    """A new password: 10 to 1024 characters and not one of the most common ones."""
+    return fields.String(validate=_acceptable_password, **kwargs)
+
+
+def DisplayName(**kwargs) -> TrimmedString:  # noqa: N802
+    return TrimmedString(validate=validate.Length(min=1, max=100), **kwargs)
 
 
 class RegisterSchema(Schema):

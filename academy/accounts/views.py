@@ -9,7 +9,7 @@ from flask_wtf.csrf import generate_csrf
 from ..errors import Unauthorized
 from ..extensions import db
 from ..timeutil import isoformat
-from . import service
+from . import limits, service
 from .schemas import (
     AccessTokenPageSchema,
     CsrfSchema,
@@ -57,6 +57,7 @@ def token_dict(token, secret: str | None = None) -> dict:
 
 
 @blp.route("/auth/register", methods=["POST"])
+@limits.register
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserSchema)
 def register(body):
@@ -76,6 +77,7 @@ def verify_email(body):
 
 @blp.route("/auth/verify-email/resend", methods=["POST"])
 @login_required
+@limits.verification
 @blp.response(202)
 def resend_verification():
     """Send the verification mail again (at most one a minute)."""
@@ -84,6 +86,8 @@ def resend_verification():
 
 
 @blp.route("/auth/login", methods=["POST"])
+@limits.login_per_ip
+@limits.login_per_account
 @blp.arguments(LoginSchema)
 @blp.response(200, LoginAnswerSchema)
 def login(body):
@@ -113,6 +117,8 @@ def csrf_token():
 
 
 @blp.route("/auth/password-reset", methods=["POST"])
+@limits.reset_per_ip
+@limits.reset_per_account
 @blp.arguments(EmailOnlySchema)
 @blp.response(202)
 def password_reset(body):
@@ -131,6 +137,7 @@ def password_reset_confirm(body):
 
 @blp.route("/auth/tokens", methods=["POST"])
 @login_required
+@limits.tokens
 @blp.arguments(TokenCreateSchema)
 @blp.response(201, NewAccessTokenSchema)
 def create_token(body):

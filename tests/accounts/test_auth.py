@@ -160,3 +160,10 @@ def test_password_is_rehashed_at_login_when_parameters_change(app, database):
     Learner(app.test_client(), email="ada@example.org").login()
     with database() as session:
         assert "m=19456,t=2" in session.get(User, user_id).password_hash
+
+
+@pytest.mark.parametrize("password", ["password123", "1234567890", "QwertyUIOP"])
+def test_the_most_common_passwords_are_refused(client, database, password):
+    response = client.post("/api/v1/auth/register", json=dict(REGISTER, password=password))
+    assert response.status_code == 422
+    assert "most common passwords" in response.get_json()["errors"]["password"][0]

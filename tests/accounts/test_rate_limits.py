@@ -1,0 +1,92 @@
+"""Rate limits: guessing passwords, mass sign-up and reset spam meet 429 with Retry-After."""
+from __future__ import annotations
+
+import pytest
+
+from tests.clients import signed_in
+from tests.conftest import TEST_REDIS_URL
+from tests.factories import PASSWORD
+
+
+def login(client, email, password="wrong password!", ip="203.0.113.7"):
+    return client.post("/api/v1/auth/login", json={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def assert_429(response):
+    assert response.status_code == 429
+    assert response.content_type == "application/problem+json"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_ten_failed_logins_per_account_then_429_even_with_the_right_password(app, catalog):
+    learner = signed_in(app)
+    client = app.test_client()
+    for i in range(10):  # from ten different addresses: the account still adds them up
+        assert login(client, learner.email, ip=f"198.51.100.{i}").status_code == 401
+    assert_429(login(client, learner.email, PASSWORD, ip="198.51.100.99"))
+
+
+def test_ten_failed_logins_per_ip_across_accounts(app, catalog):
+    client = app.test_client()
+    for i in range(10):
+        assert login(client, f"guess{i}@example.org").status_code == 401
+    assert_429(login(client, "guess-eleven@example.org"))
+    # Another address is not affected.
+    assert login(client, "guess-eleven@example.org", ip="192.0.2.1").status_code == 401
+
+
+def test_successful_logins_do_not_count(app, catalog):
+    learner = signed_in(app)
+    for _ in range(12):  # each from a new browser: a signed-in one would need a CSRF token
+        assert login(app.test_client(), learner.email, PASSWORD).status_code == 200
+
+
+def test_registration_is_limited_per_address(app, catalog):
+    client = app.test_client()
+    for i in range(10):
+        response = client.post("/api/v1/auth/register", json={
+            "email": f"new{i}@example.org", "password": "a long enough secret", "display_name": "N"})
+        assert response.status_code == 201
+    assert_429(client.post("/api/v1/auth/register", json={
+        "email": "new10@example.org", "password": "a long enough secret", "display_name": "N"}))
+
+
+def test_password_reset_is_limited_per_account(app, catalog):
+    client = app.test_client()
+    for i in range(5):
+        assert client.post("/api/v1/auth/password-reset", json={"email": "x@example.org"},
+                           environ_base={"REMOTE_ADDR": f"198.51.100.{i}"}).status_code == 202
+    assert_429(client.post("/api/v1/auth/password-reset", json={"email": "X@example.org "},
+                           environ_base={"REMOTE_ADDR": "198.51.100.50"}))
+
+
+def test_token_creation_is_limited_per_learner(app, catalog):
+    learner = signed_in(app)
+    for i in range(20):
+        assert learner.post("/api/v1/auth/tokens", json={"name": f"t{i}"}).status_code == 201
+    assert_429(learner.post("/api/v1/auth/tokens", json={"name": "one too many"}))
+    assert learner.get("/api/v1/auth/tokens?per_page=100").status_code == 200  # listing is not limited
+
+
+def test_limits_can_be_turned_off_for_load_tests(app_factory, catalog):
+    app = app_factory(RATELIMIT_ENABLED=False)
+    client = app.test_client()
+    for _ in range(15):
+        assert login(client, "someone@example.org").status_code == 401
+
+
+def test_with_redis_down_limits_fall_back_to_memory(app_factory, catalog):
+    app = app_factory(REDIS_URL="redis://127.0.0.1:1/0", RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    for _ in range(10):
+        assert login(client, "someone@example.org").status_code == 401
+    assert_429(login(client, "someone@example.org"))
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="needs Redis: set ACADEMY_TEST_REDIS_URL (CI does)")
+def test_limits_are_shared_by_every_web_process(app_factory, catalog):
+    first, second = app_factory().test_client(), app_factory().test_client()
+    for i in range(10):
+        assert login(first if i % 2 else second, "shared@example.org").status_code == 401
+    assert_429(login(first, "shared@example.org"))
