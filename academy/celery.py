@@ -53,7 +53,7 @@ def celery_config(app: Flask) -> dict:
         folder = Path(app.config["BROKER_DIR"])
         for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
-        config["broker_url"] = "filesystem://"
+        config["broker_url"] = "filesystem://localhost//"
         config["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),

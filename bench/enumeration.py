@@ -37,8 +37,8 @@ def main() -> None:
         db.session.commit()
     client = app.test_client()
     cases = {
-        "login, known address, wrong password": ("/api/v1/auth/login",
-                                                 {"email": "known@example.org", "password": "wrong password"}),
+        "login, known address, wrong password": (
+            "/api/v1/auth/login", {"email": "known@example.org", "password": "wrong password"}),
         "login, unknown address": ("/api/v1/auth/login",
                                    {"email": "nobody@example.org", "password": "wrong password"}),
         "reset, known address": ("/api/v1/auth/password-reset", {"email": "known@example.org"}),
