@@ -35,6 +35,7 @@ def register_extensions(app: Flask) -> None:
     from .http import register_request_rules
 
     db.init_app(app)
+    app.teardown_appcontext(_close_session)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     api.init_app(app)
@@ -42,6 +43,18 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     register_request_rules(app)
     register_auth(app)
+
+
+def _close_session(exc: BaseException | None) -> None:
+    """End the request's session before Flask-SQLAlchemy's own teardown (teardowns run in
+    reverse order): a connection the database dropped after the answer was made must not turn
+    that answer into a bare 500 from the WSGI server."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        db.session.remove()
+    except DBAPIError:
+        logging.getLogger(__name__).warning("database connection lost while closing a session")
 
 
 def register_blueprints(app: Flask) -> None:

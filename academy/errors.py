@@ -145,7 +145,10 @@ def handle_database_error(error: DBAPIError):
     # The connection died under us: nothing was committed, the pool will reconnect.
     from .extensions import db
 
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except DBAPIError:  # the rollback meets the same dead connection; the pool replaces it
+        pass
     log.warning("database connection lost on %s %s", request.method, request.path)
     return problem(503, "The database is not answering; try again shortly.",
                    headers={"Retry-After": "5"})

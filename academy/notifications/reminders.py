@@ -127,7 +127,12 @@ def sweep(now: datetime | None = None, dry_run: bool = False) -> list[Reminder]:
         if not batch:
             break
         last_id = batch[-1].id
-        sent += _sweep_batch(batch, now, dry_run, done_users)
+        # Each learner's mail runs two statements (lesson titles, the outbox insert); with
+        # autoflush each of them first wrote the enrollments changed so far one UPDATE at a
+        # time. Nothing in the batch reads those changes back, so they go out together at
+        # the commit (one executemany).
+        with db.session.no_autoflush:
+            sent += _sweep_batch(batch, now, dry_run, done_users)
         if dry_run:
             db.session.rollback()
         else:
@@ -143,11 +148,14 @@ def _sweep_batch(batch: list[Enrollment], now: datetime, dry_run: bool,
     done_users |= user_ids
     # A learner's due enrollments beyond this batch belong in the same mail: take them now.
     seen = {e.id for e in batch}
+    extra = select(Enrollment).where(Enrollment.user_id.in_(user_ids),
+                                     Enrollment.next_reminder_at <= now,
+                                     Enrollment.status == EnrollmentStatus.active)
+    if db.session.get_bind().dialect.name == "postgresql" and not dry_run:
+        # Rows another sweep holds stay with it; it mails them (or the next sweep does).
+        extra = extra.with_for_update(skip_locked=True)
     batch = [e for e in batch if e.user_id in user_ids] + [
-        e for e in db.session.scalars(select(Enrollment).where(
-            Enrollment.user_id.in_(user_ids), Enrollment.next_reminder_at <= now,
-            Enrollment.status == EnrollmentStatus.active))
-        if e.id not in seen]
+        e for e in db.session.scalars(extra) if e.id not in seen]
     if not batch:
         return []
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
@@ -158,7 +166,9 @@ def _sweep_batch(batch: list[Enrollment], now: datetime, dry_run: bool,
     tracks = {t.id: t for t in db.session.scalars(
         select(Track).where(Track.id.in_({e.track_id for e in batch})))}
     sent = []
-    for user_id, enrollments in by_user.items():
+    # Learners in id order: two sweeps writing the same learners' outbox keys then wait for
+    # each other in one direction only, never in a circle (a deadlock, seen with two beats).
+    for user_id, enrollments in sorted(by_user.items()):
         user = users[user_id]
         reminder = _remind(user, enrollments, now, progress, tracks, dry_run)
         if reminder is not None:
