@@ -28,3 +28,8 @@ run: install
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Not part of the contract: the benchmark suite (bench/README.md); SIZES=100000 for a shorter run.
+.PHONY: bench
+bench: install
+	$(VENV)/bin/python bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(BENCH_ARGS)

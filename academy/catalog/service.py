@@ -1,9 +1,15 @@
 """Catalog rules: applying a content tree, and reading tracks and lessons."""
 from __future__ import annotations
 
+import re
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 
 from ..badges.models import BadgeClass, career_badge_slug
 from ..errors import NotFound
@@ -31,6 +37,7 @@ def sync(tree: ContentTree) -> list[Change]:
     """Make the database match a clean content tree; flushes, the caller commits once."""
     if not tree.ok:
         raise ValueError("refusing to sync a content tree with problems")
+    invalidate()
     now = utcnow()
     changes: list[Change] = []
     tracks = {t.slug: t for t in db.session.scalars(select(Track))}
@@ -71,6 +78,7 @@ def sync(tree: ContentTree) -> list[Change]:
             f"Completed all tracks of the {title} career path.", now, career=career,
         )
     db.session.flush()
+    invalidate()
     return changes
 
 
@@ -231,3 +239,113 @@ def lesson_detail(track_slug: str, lesson_slug: str) -> dict:
         "resources": list(lesson.resources or []),
         "content_hash": lesson.content_hash,
     }
+
+
+# -- cached answers ----------------------------------------------------------------------------
+# The catalog changes only through ``content sync``, yet every learner reads it: answers built
+# from it (bytes ready to send) are kept per process. An entry is dropped when this process
+# writes a catalog table (the engine event below: a sync here, or any statement touching them)
+# and when the catalog's version (newest change and row counts of its three tables) differs
+# from the one it was built under, which is looked up at most every CACHE_SECONDS: another
+# process's sync is seen within that long.
+
+CACHE_SECONDS = 1.0
+_CATALOG_WRITE = re.compile(
+    r'^\s*(?:(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(?:track|lesson|badge_class)"?[\s(]'
+    r"|TRUNCATE\b[^;]*\b(?:track|lesson|badge_class)\b)", re.IGNORECASE)
+_generation = 0  # bumped by every catalog write this process makes
+
+
+def invalidate() -> None:
+    """Forget every cached catalog answer in this process."""
+    global _generation
+    _generation += 1
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _forget_on_catalog_write(conn, cursor, statement, parameters, context, executemany):
+    if statement[:1] not in ("S", "s") and _CATALOG_WRITE.match(statement):
+        invalidate()
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.values: dict = {}
+        self.generation = -1
+        self.version = None
+        self.checked = float("-inf")
+        self.lock = threading.Lock()
+
+
+def _version() -> tuple:
+    def stats(model):
+        return (select(func.max(model.updated_at)).scalar_subquery(),
+                select(func.count()).select_from(model).scalar_subquery())
+
+    return tuple(db.session.execute(select(*stats(Track), *stats(Lesson), *stats(BadgeClass))).one())
+
+
+def cached(key, build: Callable[[], object]):
+    """``build()``'s value for ``key``, from this process's catalog cache when still current.
+    Only successful answers are kept: ``build`` raising (a 404) caches nothing."""
+    cache = current_app.extensions.get("academy.catalog_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault("academy.catalog_cache", _Cache())
+    now = time.monotonic()
+    generation = _generation
+    if cache.generation != generation or now - cache.checked > CACHE_SECONDS:
+        version = _version()
+        with cache.lock:
+            if cache.generation != generation or cache.version != version:
+                cache.values = {}
+            cache.generation, cache.version, cache.checked = generation, version, now
+    values = cache.values
+    try:
+        return values[key]
+    except KeyError:
+        pass
+    value = build()
+    # Kept only if nothing changed while it was built; otherwise the next call rebuilds it.
+    if _generation == generation and cache.values is values:
+        values[key] = value
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class LessonRef:
+    """What progress and completion need of a current lesson."""
+
+    id: int
+    slug: str
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRef:
+    """A current track as learning reads it: identity, title and its current lessons in order."""
+
+    id: int
+    slug: str
+    title: str
+    lessons: tuple[LessonRef, ...]
+
+
+def current_lesson_refs(track_id: int) -> tuple[LessonRef, ...]:
+    """The track's current lessons in order, from the catalog cache."""
+    return cached(("lesson-refs", track_id), lambda: tuple(
+        LessonRef(*row) for row in db.session.execute(
+            select(Lesson.id, Lesson.slug, Lesson.content_hash)
+            .where(Lesson.track_id == track_id, Lesson.retired_at.is_(None))
+            .order_by(Lesson.position))))
+
+
+def track_ref(slug: str) -> TrackRef:
+    """A current track by slug, from the catalog cache; NotFound as ``get_track``."""
+    def build() -> TrackRef:
+        row = db.session.execute(select(Track.id, Track.slug, Track.title).where(
+            Track.slug == slug, Track.retired_at.is_(None))).first()
+        if row is None:
+            raise NotFound(f"There is no track {slug!r}.")
+        return TrackRef(row.id, row.slug, row.title, current_lesson_refs(row.id))
+
+    return cached(("track-ref", slug), build)

@@ -1,6 +1,7 @@
 """``/api/v1/tracks``: the public catalog, cacheable with ETags."""
-from flask import jsonify
+from flask import current_app, jsonify
 from flask_smorest import Blueprint
+from werkzeug.http import generate_etag
 
 from ..http import conditional
 from . import service
@@ -9,24 +10,38 @@ from .schemas import LessonDetailSchema, TrackDetailSchema, TrackPageSchema, Tra
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/tracks", description="Tracks and lessons")
 
 
+def _answer(key, build):
+    """A 200 JSON answer whose bytes and ETag come from the catalog cache (``service.cached``)."""
+    def render():
+        body = jsonify(build()).get_data()
+        return body, generate_etag(body)
+
+    body, etag = service.cached(key, render)
+    return conditional(current_app.response_class(body, mimetype="application/json"), etag)
+
+
 @blp.route("")
 @blp.arguments(TrackQueryArgs, location="query", as_kwargs=True)
 @blp.response(200, TrackPageSchema)
 def list_tracks(career=None, page=1, per_page=20):
     """List current tracks, ordered by career and position."""
-    items, total = service.list_tracks(career, page, per_page)
-    return conditional(jsonify(TrackPageSchema().dump({"items": items, "total": total})))
+    def build():
+        items, total = service.list_tracks(career, page, per_page)
+        return TrackPageSchema().dump({"items": items, "total": total})
+
+    return _answer(("tracks", career, page, per_page), build)
 
 
 @blp.route("/<slug>")
 @blp.response(200, TrackDetailSchema)
 def get_track(slug):
     """One track with its current lessons in order."""
-    return conditional(jsonify(TrackDetailSchema().dump(service.track_detail(slug))))
+    return _answer(("track", slug), lambda: TrackDetailSchema().dump(service.track_detail(slug)))
 
 
 @blp.route("/<slug>/lessons/<lesson>")
 @blp.response(200, LessonDetailSchema)
 def get_lesson(slug, lesson):
     """One lesson with its sanitised HTML body and resources."""
-    return conditional(jsonify(LessonDetailSchema().dump(service.lesson_detail(slug, lesson))))
+    return _answer(("lesson", slug, lesson),
+                   lambda: LessonDetailSchema().dump(service.lesson_detail(slug, lesson)))

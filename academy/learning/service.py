@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from ..accounts.models import User
 from ..badges import service as badges
 from ..catalog.models import Lesson, Track
-from ..catalog.service import get_track
+from ..catalog.service import LessonRef, TrackRef, current_lesson_refs, get_track, track_ref
 from ..dbutil import for_update, insert_ignore
 from ..errors import Conflict, NotFound
 from ..extensions import db
@@ -33,34 +33,29 @@ class Progress:
 @dataclass
 class EnrollmentView:
     enrollment: Enrollment
-    track: Track
+    track: Track | TrackRef
     progress: Progress
 
 
 # -- reading ---------------------------------------------------------------------------------
 
-def _views(rows: list[tuple[Enrollment, Track]]) -> list[EnrollmentView]:
-    """Progress for many enrollments in two queries, whatever their number."""
+def _views(rows: list[tuple[Enrollment, Track | TrackRef]]) -> list[EnrollmentView]:
+    """Progress for many enrollments in one query, whatever their number (the current lessons
+    of each track come from the catalog cache)."""
     if not rows:
         return []
-    track_ids = {track.id for _, track in rows}
-    lessons: dict[int, list[Lesson]] = {}
-    for lesson in db.session.scalars(
-        select(Lesson).where(Lesson.track_id.in_(track_ids), Lesson.retired_at.is_(None))
-        .order_by(Lesson.track_id, Lesson.position)
-    ):
-        lessons.setdefault(lesson.track_id, []).append(lesson)
+    lessons = {track_id: current_lesson_refs(track_id) for track_id in {track.id for _, track in rows}}
     done: dict[int, set[int]] = {}
     for enrollment_id, lesson_id in db.session.execute(
         select(LessonCompletion.enrollment_id, LessonCompletion.lesson_id)
         .where(LessonCompletion.enrollment_id.in_([e.id for e, _ in rows]))
     ):
         done.setdefault(enrollment_id, set()).add(lesson_id)
-    return [EnrollmentView(e, t, _progress(e, lessons.get(t.id, []), done.get(e.id, set())))
+    return [EnrollmentView(e, t, _progress(e, lessons.get(t.id, ()), done.get(e.id, set())))
             for e, t in rows]
 
 
-def _progress(enrollment: Enrollment, current: list[Lesson], done: set[int]) -> Progress:
+def _progress(enrollment: Enrollment, current: tuple[LessonRef, ...], done: set[int]) -> Progress:
     completed = [lesson.slug for lesson in current if lesson.id in done]
     todo = [lesson.slug for lesson in current if lesson.id not in done]
     total = len(current)
@@ -84,24 +79,28 @@ def progress_of(enrollments: list[Enrollment]) -> dict[int, Progress]:
 
 
 def list_enrollments(user_id: int, page: int, per_page: int) -> tuple[list[EnrollmentView], int]:
-    query = select(Enrollment, Track).join(Track).where(Enrollment.user_id == user_id)
-    total = db.session.scalar(
-        select(func.count()).select_from(Enrollment).where(Enrollment.user_id == user_id)
-    )
+    # The total rides along as a window count; only a page past the end asks for it on its own.
+    query = (select(Enrollment, Track, func.count().over()).join(Track)
+             .where(Enrollment.user_id == user_id))
     rows = db.session.execute(
         query.order_by(Track.career, Track.position, Track.slug)
         .limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return _views(rows), total
+    if rows:
+        total = rows[0][2]
+    else:
+        total = db.session.scalar(
+            select(func.count()).select_from(Enrollment).where(Enrollment.user_id == user_id))
+    return _views([(enrollment, track) for enrollment, track, _ in rows]), total
 
 
-def _enrollment(user_id: int, track: Track, *, lock: bool = False) -> Enrollment | None:
+def _enrollment(user_id: int, track: Track | TrackRef, *, lock: bool = False) -> Enrollment | None:
     query = select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.track_id == track.id)
     return db.session.scalar(for_update(query) if lock else query)
 
 
 def get_enrollment(user_id: int, track_slug: str) -> EnrollmentView:
-    track = get_track(track_slug)
+    track = track_ref(track_slug)
     enrollment = _enrollment(user_id, track)
     if enrollment is None:
         raise NotFound(f"You are not enrolled in {track_slug!r}.")
@@ -140,9 +139,8 @@ def drop(user_id: int, track_slug: str) -> None:
 
 
 def _active_enrollment_and_lesson(user_id: int, track_slug: str, lesson_slug: str):
-    track = get_track(track_slug)
-    lesson = db.session.scalar(select(Lesson).where(
-        Lesson.track_id == track.id, Lesson.slug == lesson_slug, Lesson.retired_at.is_(None)))
+    track = track_ref(track_slug)
+    lesson = next((lesson for lesson in track.lessons if lesson.slug == lesson_slug), None)
     if lesson is None:
         raise NotFound(f"Track {track_slug!r} has no lesson {lesson_slug!r}.")
     # Locked, so two requests finishing the last two lessons at once both see the whole count.

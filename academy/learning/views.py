@@ -26,8 +26,9 @@ blp = Blueprint("learning", __name__, url_prefix="/api/v1", description="Enrollm
 def enroll(body):
     """Enroll in a track; a dropped enrollment is reactivated with its progress."""
     view, created = service.enroll(current_user.id, body["track"])
+    answer = enrollment_dict(view)  # before the commit, which would expire what it reads
     db.session.commit()
-    return enrollment_dict(view), 201 if created else 200
+    return answer, 201 if created else 200
 
 
 @blp.route("/enrollments", methods=["GET"])
@@ -63,8 +64,11 @@ def drop(track):
 def complete_lesson(body, track, lesson):
     """Mark a lesson completed; idempotent."""
     view = service.complete_lesson(current_user.id, track, lesson)
+    # Built before the commit: afterwards every attribute it reads would be reloaded (two
+    # more queries) only to give back the values this transaction just wrote.
+    answer = enrollment_dict(view)
     db.session.commit()
-    return enrollment_dict(view)
+    return answer
 
 
 @blp.route("/enrollments/<track>/lessons/<lesson>", methods=["DELETE"])
@@ -73,8 +77,9 @@ def complete_lesson(body, track, lesson):
 def uncomplete_lesson(track, lesson):
     """Mark a lesson not completed; a completed track stays completed."""
     view = service.uncomplete_lesson(current_user.id, track, lesson)
+    answer = enrollment_dict(view)  # before the commit, which would expire what it reads
     db.session.commit()
-    return enrollment_dict(view)
+    return answer
 
 
 @blp.route("/admin/tracks/<slug>/stats", methods=["GET"])

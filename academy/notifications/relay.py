@@ -96,7 +96,15 @@ def claim_due(now: datetime, limit: int = BATCH_SIZE, *, session: Session | None
            .order_by(OutboxMessage.next_attempt_at).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         # Rows another relay is claiming right now are skipped, not waited for nor taken twice.
-        ids = list(session.scalars(due.with_for_update(skip_locked=True)))
+        # The two halves of due_condition are asked apart, rows of dead senders first: each
+        # is an ordered range of the (status, next_attempt_at) index that stops at ``limit``.
+        # Asked as one OR, PostgreSQL read and sorted every pending row for each batch
+        # (EXPLAIN ANALYZE with 100k pending: seq scan + external sort, 240 ms per 100 rows).
+        ids = list(session.scalars(_due_ids(MailStatus.sending, OutboxMessage.claimed_until <= now,
+                                            limit)))
+        if len(ids) < limit:
+            ids += session.scalars(_due_ids(MailStatus.pending, OutboxMessage.next_attempt_at <= now,
+                                            limit - len(ids)))
         if not ids:
             return []
         target = OutboxMessage.id.in_(ids)
@@ -116,6 +124,13 @@ def claim_due(now: datetime, limit: int = BATCH_SIZE, *, session: Session | None
                        row.attempts, lease) for row in rows]
     claimed.sort(key=lambda c: c.message.id)
     return claimed
+
+
+def _due_ids(status: MailStatus, condition, limit: int):
+    return (select(OutboxMessage.id)
+            .where(OutboxMessage.status == status, condition)
+            .order_by(OutboxMessage.next_attempt_at).limit(limit)
+            .with_for_update(skip_locked=True))
 
 
 def relay_pending(*, now: datetime | None = None, batch_size: int = BATCH_SIZE,

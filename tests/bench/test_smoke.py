@@ -1,0 +1,70 @@
+"""The benchmark script still works: ``bench/run.py --smoke`` end to end, at its tiniest size.
+
+Runs the real thing (database reset and migrations, COPY seeding, gunicorn, the reference app,
+both Celery workers, the SMTP sink, load, sweep, relay, award latency) on a database of its own
+next to the test database, and checks that it reports every section and leaves no process
+behind. The figures themselves mean nothing at this size and are not checked.
+"""
+from __future__ import annotations
+
+import os
+import random
+import socket
+import subprocess
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+from tests.conftest import ROOT, TEST_DATABASE_URL, TEST_REDIS_URL, needs_postgres, needs_redis
+
+
+def _free_port_base() -> int:
+    """Three consecutive free loopback ports (app, reference, SMTP sink)."""
+    for _ in range(50):
+        base = random.randint(20000, 40000)
+        try:
+            for port in range(base, base + 3):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no three consecutive free ports")
+
+
+def _own_database(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_bench_smoke"))
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@needs_postgres
+@needs_redis
+def test_bench_smoke_runs_end_to_end(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    base = _free_port_base()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke",
+         "--database-url", _own_database(TEST_DATABASE_URL), "--redis-url", TEST_REDIS_URL,
+         "--port-base", str(base), "--workdir", str(tmp_path / "work"),
+         "--results", str(results)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+    assert proc.returncode == 0, output[-4000:]
+    report = results.read_text()
+    for section in ("## 1. API", "## 2. Reminder sweep", "## 2b. Delivery", "## 3. Award latency",
+                    "## 4. Mail worker memory"):
+        assert section in report, report
+    assert "GET /api/v1/tracks/<slug>" in report and "smtplib loop" in report
+    # gunicorn (app and reference) and the SMTP sink it started are gone.
+    assert not any(_listening(port) for port in range(base, base + 3))
