@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from academy.badges.models import BadgeAward
 from academy.badges.service import award_for_enrollment
@@ -18,6 +18,7 @@ from academy.catalog.content import load_tree
 from academy.extensions import db
 from academy.learning import service as learning
 from academy.learning.models import Enrollment, LessonCompletion
+from tests.conftest import empty_tables
 from tests.content_factory import write_track
 from tests.factories import make_user
 
@@ -45,13 +46,7 @@ def learner_model(app):
             if not hasattr(self, "ctx"):
                 return
             db.session.rollback()
-            tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-            with db.engine.begin() as conn:
-                if db.engine.dialect.name == "postgresql":
-                    conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-                else:
-                    for table in tables:
-                        conn.execute(text(f"DELETE FROM {table}"))
+            empty_tables()
             db.session.remove()
             self.ctx.pop()
             shutil.rmtree(self.root, ignore_errors=True)
