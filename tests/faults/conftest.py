@@ -103,20 +103,33 @@ def services(app):
 
 # -- processes ------------------------------------------------------------------------------
 
+_LOG_DIR: list[str] = []
+
+
+def _log_dir() -> str:
+    """A private directory for the children's output, so no clean-up of /tmp removes it."""
+    if not _LOG_DIR:
+        _LOG_DIR.append(tempfile.mkdtemp(prefix="academy-faults-logs-"))
+    return _LOG_DIR[0]
+
+
 class Proc:
     """A child process in its own process group, its output in a temporary file."""
 
     def __init__(self, name: str, args: list[str], env: dict, cwd: Path = ROOT):
         self.name = name
         self.log = tempfile.NamedTemporaryFile("w+", prefix=f"faults-{name}-", suffix=".log",
-                                               delete=False)
+                                               dir=_log_dir(), delete=False)
         self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         self.pgid = self.proc.pid
         _live_groups.add(self.pgid)
 
     def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
+        try:
+            return Path(self.log.name).read_text(errors="replace")
+        except FileNotFoundError:  # someone cleaned the directory under us: no output, no crash
+            return ""
 
     def alive(self) -> bool:
         return self.proc.poll() is None
