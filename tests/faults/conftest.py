@@ -41,6 +41,9 @@ def _kill_leftovers() -> None:
             os.killpg(pgid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    for folder in _LOG_DIR:
+        if not os.environ.get("ACADEMY_FAULTS_KEEP_LOGS"):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- marker, deadline, services ------------------------------------------------------------

@@ -59,18 +59,21 @@ def _beats(name: str, f: dict) -> str:
     return (f"2 beats × {' and '.join(map(str, sent))} sweep periods ({_f(f, 'seconds')} s): "
             f"{_f(f, 'sweeps_run')} sweeps ran, up to {_f(f, 'sweeps_at_once')} at once, "
             f"{_f(f, 'sweeps_failed')} failed; {_f(f, 'reminder_mails')} mails for "
-            f"{_f(f, 'learners')} learners ({_f(f, 'enrollments')} stalled tracks; "
-            f"{_f(f, 'mails_listing_both_tracks')} mails list both), "
-            f"**{_f(f, 'duplicates')} duplicates**")
+            f"{_f(f, 'learners')} learners, **{_f(f, 'duplicates')} duplicates**; "
+            f"{_f(f, 'mails_listing_both_tracks')} mails list both stalled tracks (in the others "
+            f"the second track was held by the other sweep and is mailed the next day)")
 
 
 def _redis(name: str, f: dict) -> str:
+    exits = f.get("worker_exits") or []
+    died = (f"; **the worker process exited** ({exits[0]}) and was started again, as a "
+            "supervisor would" if exits else "; worker and beat reconnected by themselves")
     return (f"Redis killed after {_f(f, 'delivered_when_redis_died')} of {_f(f, 'mails')} mails; "
             f"{_f(f, 'delivered_while_down')} more delivered while it was down; requests took "
             f"{_f(f, 'request_seconds_while_down')} s each meanwhile; down "
             f"{_f(f, 'outage_seconds')} s; everything done {_f(f, 'recovery_seconds')} s after it "
             f"returned; {_f(f, 'badges')} badge (by the reconciler), "
-            f"**{_f(f, 'duplicates')} duplicates**")
+            f"**{_f(f, 'duplicates')} duplicates**{died}")
 
 
 def _postgres(name: str, f: dict) -> str:
@@ -130,8 +133,8 @@ FAULTS = [
      "a private `redis-server` (never the shared one) SIGKILLed while 300 mails are being "
      "relayed; meanwhile a learner finishes a track (its award cannot be published) and 20 more "
      "mails are committed; restarted empty after 3 s; one worker and one fast beat on it",
-     "worker and beat reconnect by themselves; every mail delivered exactly once; the badge "
-     "awarded by the reconciler", _redis),
+     "every mail delivered exactly once; the badge awarded by the reconciler; beat reconnects "
+     "by itself, the worker too or, if it exits, once restarted by its supervisor", _redis),
     ("test_postgres_dropped", "PostgreSQL connection dropped",
      "`pg_terminate_backend` on every other session of the database, fired from a SQLAlchemy "
      "event at a chosen point of a request (before an INSERT, at COMMIT, at the closing "

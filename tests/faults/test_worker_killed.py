@@ -61,9 +61,10 @@ def expire_leases(database) -> int:
 def test_worker_killed_mid_batch_loses_nothing_and_doubles_at_most_one_group(
         app, catalog, database, procs, smtp_sink, record, kill_at):
     if kill_at == "widest":
-        # The 250th message (the 10th of a group: 241-249 accepted, not yet marked) is taken by
-        # the server, whose 250 reply is held back: the kill lands at the widest point.
-        server = smtp_sink.start(pause_at=250)
+        # The last message of a group in the third batch (the 250th: 241-249 accepted and not
+        # yet marked) is taken by the server, whose 250 reply is held back: the kill lands at
+        # the widest point of the window.
+        server = smtp_sink.start(pause_at=2 * relay.BATCH_SIZE + 5 * relay.MARK_EVERY)
     else:
         server = smtp_sink.start(delay=0.002)
     queue_reminders(app, LEARNERS)
