@@ -13,30 +13,51 @@ from .extensions import db
 log = logging.getLogger(__name__)
 
 
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _supported(dialect: str) -> str:
+    if dialect not in _INSERTS:
+        raise NotImplementedError(f"supported databases are PostgreSQL and SQLite, not {dialect}")
+    return dialect
+
+
 def dialect_insert(model):
     """The INSERT construct of the session's database, which knows ON CONFLICT."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect not in ("postgresql", "sqlite"):
-        raise NotImplementedError(f"supported databases are PostgreSQL and SQLite, not {dialect}")
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    return _INSERTS[_supported(db.session.get_bind().dialect.name)](model)
+
+
+_INSERT_IGNORE: dict = {}
 
 
 def insert_ignore(model, values: dict, conflict: list[str]) -> bool:
     """INSERT … ON CONFLICT (conflict) DO NOTHING; True when this call inserted the row.
 
     Races end in one row and no error: the database's unique key decides, not Python.
+    The statement is built once per table and database and the values are bound at execution:
+    this runs on every lesson a learner completes, and building an ORM INSERT with its values
+    cost more than sending it.
     """
-    statement = (dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
-                 .returning(*model.__table__.primary_key.columns))
+    dialect = db.session.get_bind().dialect.name
+    key = (dialect, model, tuple(conflict))
+    statement = _INSERT_IGNORE.get(key)
+    if statement is None:
+        table = model.__table__
+        statement = _INSERT_IGNORE[key] = (
+            _INSERTS[_supported(dialect)](table).on_conflict_do_nothing(index_elements=conflict)
+            .returning(*table.primary_key.columns))
     # RETURNING, not rowcount: drivers may not report a count for INSERT … ON CONFLICT.
-    return db.session.execute(statement).first() is not None
+    return db.session.execute(statement, values).first() is not None
+
+
+def locks_rows() -> bool:
+    """Whether the session's database takes row locks (PostgreSQL); SQLite locks the file."""
+    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def for_update(query):
     """Lock the selected rows until commit where the database can (PostgreSQL)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return query.with_for_update()
-    return query
+    return query.with_for_update() if locks_rows() else query
 
 
 # -- work that must wait for the commit --------------------------------------------------------

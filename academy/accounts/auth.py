@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from ..errors import Forbidden, Unauthorized
 from ..extensions import csrf, db, login_manager
@@ -21,6 +21,13 @@ from .models import AccessToken, User
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # A token's last use is recorded at most this often, so reads do not turn into writes.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+# The token's user and what the bearer check needs of the token, in one round trip; built once,
+# as it runs on every Bearer request.
+_TOKEN_USER = (select(User, AccessToken.id, AccessToken.last_used_at)
+               .join(AccessToken, AccessToken.user_id == User.id)
+               .where(AccessToken.token_hash == bindparam("token_hash")))
 
 
 def hash_token(secret: str) -> str:
@@ -53,13 +60,16 @@ def _authenticate_bearer() -> None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Authorization must be 'Bearer <token>'.")
-    token = db.session.scalar(select(AccessToken).where(AccessToken.token_hash == hash_token(secret.strip())))
-    user = db.session.get(User, token.user_id) if token else None
-    if token is None or user is None or not user.is_active:
+    row = db.session.execute(_TOKEN_USER, {"token_hash": hash_token(secret.strip())}).first()
+    if row is None or not row[0].is_active:
         raise Unauthorized("That access token is not valid.")
+    user, token_id, last_used_at = row
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
-        token.last_used_at = now
+    if last_used_at is None or now - last_used_at > LAST_USED_GRANULARITY:
+        # One statement that stands alone: allowed, and committed at once, in a read request.
+        db.session.execute(update(AccessToken).where(AccessToken.id == token_id)
+                           .values(last_used_at=now)
+                           .execution_options(synchronize_session=False, single_write=True))
         db.session.commit()
     g.auth_method = "token"
     # Flask-Login keeps the request's user here; the session cookie is not consulted at all.

@@ -58,7 +58,7 @@ def token_dict(token, secret: str | None = None) -> dict:
 
 @blp.route("/auth/register", methods=["POST"])
 @limits.register
-@blp.arguments(RegisterSchema)
+@blp.arguments(RegisterSchema())
 @blp.response(201, UserSchema)
 def register(body):
     """Create an account; a verification mail is sent to the address."""
@@ -68,7 +68,7 @@ def register(body):
 
 
 @blp.route("/auth/verify-email", methods=["POST"])
-@blp.arguments(TokenSchema)
+@blp.arguments(TokenSchema())
 @blp.response(204)
 def verify_email(body):
     service.verify_email(body["token"])
@@ -88,7 +88,7 @@ def resend_verification():
 @blp.route("/auth/login", methods=["POST"])
 @limits.login_per_ip
 @limits.login_per_account
-@blp.arguments(LoginSchema)
+@blp.arguments(LoginSchema())
 @blp.response(200, LoginAnswerSchema)
 def login(body):
     """Sign in with a session cookie; unknown email and wrong password answer alike."""
@@ -119,7 +119,7 @@ def csrf_token():
 @blp.route("/auth/password-reset", methods=["POST"])
 @limits.reset_per_ip
 @limits.reset_per_account
-@blp.arguments(EmailOnlySchema)
+@blp.arguments(EmailOnlySchema())
 @blp.response(202)
 def password_reset(body):
     """Mail a reset link if the address has an account; the answer is the same either way."""
@@ -128,7 +128,7 @@ def password_reset(body):
 
 
 @blp.route("/auth/password-reset/confirm", methods=["POST"])
-@blp.arguments(PasswordResetConfirmSchema)
+@blp.arguments(PasswordResetConfirmSchema())
 @blp.response(204)
 def password_reset_confirm(body):
     service.confirm_password_reset(body["token"], body["password"])
@@ -138,7 +138,7 @@ def password_reset_confirm(body):
 @blp.route("/auth/tokens", methods=["POST"])
 @login_required
 @limits.tokens
-@blp.arguments(TokenCreateSchema)
+@blp.arguments(TokenCreateSchema())
 @blp.response(201, NewAccessTokenSchema)
 def create_token(body):
     """A personal access token for ``Authorization: Bearer``; its value is shown only now."""
@@ -149,7 +149,7 @@ def create_token(body):
 
 @blp.route("/auth/tokens", methods=["GET"])
 @login_required
-@blp.arguments(TokenListArgs, location="query", as_kwargs=True)
+@blp.arguments(TokenListArgs(), location="query", as_kwargs=True)
 @blp.response(200, AccessTokenPageSchema)
 def list_tokens(page, per_page):
     tokens, total = service.list_tokens(current_user.id, page, per_page)
@@ -173,7 +173,7 @@ def me():
 
 @blp.route("/me", methods=["PATCH"])
 @login_required
-@blp.arguments(ProfilePatchSchema)
+@blp.arguments(ProfilePatchSchema())
 @blp.response(200, UserSchema)
 def update_me(body):
     user = service.update_profile(current_user, body)
@@ -193,7 +193,7 @@ def export_me():
 
 @blp.route("/me", methods=["DELETE"])
 @login_required
-@blp.arguments(PasswordSchema)
+@blp.arguments(PasswordSchema())
 @blp.response(204)
 def delete_me(body):
     """Erase the account's personal data; its public badge pages answer 410 from now on."""

@@ -84,7 +84,7 @@ def award_dict(award, badge_class) -> dict:
 
 @blp.route("/me/badges", methods=["GET"])
 @login_required
-@blp.arguments(PageArgs, location="query", as_kwargs=True)
+@blp.arguments(PageArgs(), location="query", as_kwargs=True)
 @blp.response(200, AwardPageSchema)
 def my_badges(page, per_page):
     """The learner's badges, with the public URL to share each one."""
@@ -94,7 +94,7 @@ def my_badges(page, per_page):
 
 @blp.route("/admin/badges/<public_id>/revoke", methods=["POST"])
 @login_required
-@blp.arguments(RevokeSchema)
+@blp.arguments(RevokeSchema())
 @blp.response(200, AwardSchema)
 def revoke(body, public_id):
     """Withdraw a badge; its public page answers 410 from now on (admins only)."""

@@ -21,7 +21,7 @@ def _answer(key, build):
 
 
 @blp.route("")
-@blp.arguments(TrackQueryArgs, location="query", as_kwargs=True)
+@blp.arguments(TrackQueryArgs(), location="query", as_kwargs=True)
 @blp.response(200, TrackPageSchema)
 def list_tracks(career=None, page=1, per_page=20):
     """List current tracks, ordered by career and position."""

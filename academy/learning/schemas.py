@@ -59,12 +59,24 @@ EnrollmentPageSchema = page_of(EnrollmentSchema)
 
 
 def enrollment_dict(view) -> dict:
-    e = view.enrollment
+    """An enrollment answer, already in ``EnrollmentSchema``'s JSON form.
+
+    The enrollment endpoints send it as it is (``views._send``): a marshmallow dump of the same
+    values cost a fifth of a ``GET /enrollments``. The schema still documents the answer and
+    ``tests/learning/test_answers.py`` holds its dump and this equal."""
+    e, progress = view.enrollment, view.progress
     return {
         "track": {"slug": view.track.slug, "title": view.track.title},
         "status": e.status.value,
-        "enrolled_at": e.enrolled_at,
-        "completed_at": e.completed_at,
-        "last_activity_at": e.last_activity_at,
-        "progress": view.progress.__dict__,
+        "enrolled_at": isoformat(e.enrolled_at),
+        "completed_at": isoformat(e.completed_at),
+        "last_activity_at": isoformat(e.last_activity_at),
+        "progress": {
+            "completed": progress.completed,
+            "total": progress.total,
+            "percent": progress.percent,
+            "next_lesson": progress.next_lesson,
+            "completed_lessons": list(progress.completed_lessons),
+            "new_lessons": list(progress.new_lessons),
+        },
     }

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import String, bindparam, cast, delete, func, select
 
 from ..accounts.models import User
 from ..badges import service as badges
 from ..catalog.models import Lesson, Track
 from ..catalog.service import LessonRef, TrackRef, current_lesson_refs, get_track, track_ref
-from ..dbutil import for_update, insert_ignore
+from ..dbutil import insert_ignore, locks_rows
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..notifications import reminders
@@ -30,10 +30,17 @@ class Progress:
     new_lessons: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class TrackName:
+    id: int
+    slug: str
+    title: str
+
+
 @dataclass
 class EnrollmentView:
-    enrollment: Enrollment
-    track: Track | TrackRef
+    enrollment: Enrollment  # or a row with its columns
+    track: Track | TrackRef | TrackName
     progress: Progress
 
 
@@ -78,25 +85,53 @@ def progress_of(enrollments: list[Enrollment]) -> dict[int, Progress]:
             for view in _views([(e, tracks[e.track_id]) for e in enrollments])}
 
 
+def _completed_ids():
+    """The enrollment's completed lesson ids, comma-separated: a correlated subquery, so the
+    progress rides along with the enrollment row instead of costing a query of its own."""
+    return (select(func.aggregate_strings(cast(LessonCompletion.lesson_id, String), ","))
+            .where(LessonCompletion.enrollment_id == Enrollment.id)
+            .scalar_subquery())
+
+
+def _ids(joined: str | None) -> set[int]:
+    return {int(part) for part in joined.split(",")} if joined else set()
+
+
+# A page of the learner's enrollments with their tracks, completions and the total (a window
+# count): one statement, built once, reading only the columns the answer shows. A page past
+# the end asks for the total on its own.
+_PAGE = (select(Enrollment.id, Enrollment.status, Enrollment.enrolled_at, Enrollment.completed_at,
+                Enrollment.last_activity_at, Track.id.label("track_id"),
+                Track.slug.label("track_slug"), Track.title.label("track_title"),
+                _completed_ids().label("done"), func.count().over().label("total"))
+         .join(Track, Track.id == Enrollment.track_id)
+         .where(Enrollment.user_id == bindparam("user_id"))
+         .order_by(Track.career, Track.position, Track.slug)
+         .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
 def list_enrollments(user_id: int, page: int, per_page: int) -> tuple[list[EnrollmentView], int]:
-    # The total rides along as a window count; only a page past the end asks for it on its own.
-    query = (select(Enrollment, Track, func.count().over()).join(Track)
-             .where(Enrollment.user_id == user_id))
     rows = db.session.execute(
-        query.order_by(Track.career, Track.position, Track.slug)
-        .limit(per_page).offset((page - 1) * per_page)
-    ).all()
+        _PAGE, {"user_id": user_id, "limit": per_page, "offset": (page - 1) * per_page}).all()
     if rows:
-        total = rows[0][2]
+        total = rows[0].total
     else:
         total = db.session.scalar(
             select(func.count()).select_from(Enrollment).where(Enrollment.user_id == user_id))
-    return _views([(enrollment, track) for enrollment, track, _ in rows]), total
+    return [EnrollmentView(row, track := TrackName(row.track_id, row.track_slug, row.track_title),
+                           _progress(row, current_lesson_refs(track.id), _ids(row.done)))
+            for row in rows], total
+
+
+_ENROLLMENT = select(Enrollment).where(Enrollment.user_id == bindparam("user_id"),
+                                       Enrollment.track_id == bindparam("track_id"))
+_ENROLLMENT_LOCKED = _ENROLLMENT.with_for_update()
 
 
 def _enrollment(user_id: int, track: Track | TrackRef, *, lock: bool = False) -> Enrollment | None:
-    query = select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.track_id == track.id)
-    return db.session.scalar(for_update(query) if lock else query)
+    # Built once: this runs on every lesson a learner completes.
+    query = _ENROLLMENT_LOCKED if lock and locks_rows() else _ENROLLMENT
+    return db.session.scalar(query, {"user_id": user_id, "track_id": track.id})
 
 
 def get_enrollment(user_id: int, track_slug: str) -> EnrollmentView:
@@ -153,6 +188,10 @@ def _active_enrollment_and_lesson(user_id: int, track_slug: str, lesson_slug: st
     return track, lesson, enrollment
 
 
+_DONE = (select(LessonCompletion.__table__.c.lesson_id)
+         .where(LessonCompletion.__table__.c.enrollment_id == bindparam("enrollment_id")))
+
+
 def complete_lesson(user_id: int, track_slug: str, lesson_slug: str,
                     now: datetime | None = None) -> EnrollmentView:
     """Mark a lesson done (idempotent); finishing every current lesson completes the track."""
@@ -163,19 +202,25 @@ def complete_lesson(user_id: int, track_slug: str, lesson_slug: str,
         "content_hash": lesson.content_hash,
     }, ["enrollment_id", "lesson_id"])
     if inserted:
-        enrollment.last_activity_at = now
         _record_learning_day(user_id, now)
-    view = _views([(enrollment, track)])[0]
-    if (enrollment.status == EnrollmentStatus.active and view.progress.total
-            and view.progress.completed == view.progress.total):
+    # Read after the insert and under the enrollment's lock: a request finishing another lesson
+    # at the same moment has committed by now, so the last two lessons still complete the track.
+    done = set(db.session.scalars(_DONE, {"enrollment_id": enrollment.id}))
+    # The enrollment changes only now, after its last read: one UPDATE at commit, not one per
+    # autoflush.
+    if inserted:
+        enrollment.last_activity_at = now
+    progress = _progress(enrollment, track.lessons, done)
+    if (enrollment.status == EnrollmentStatus.active and progress.total
+            and progress.completed == progress.total):
         enrollment.status = EnrollmentStatus.completed
         enrollment.completed_at = now
-        view.progress.new_lessons = []
+        progress.new_lessons = []
         badges.track_completed(enrollment.id)
     if inserted:
         # Activity starts a new idle spell; a completed track is never reminded.
         reminders.reschedule(enrollment, db.session.get(User, user_id))
-    return view
+    return EnrollmentView(enrollment, track, progress)
 
 
 def uncomplete_lesson(user_id: int, track_slug: str, lesson_slug: str) -> EnrollmentView:

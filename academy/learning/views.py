@@ -1,4 +1,5 @@
 """``/api/v1/enrollments`` and the admin statistics."""
+from flask import current_app
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 
@@ -18,9 +19,15 @@ from .schemas import (
 blp = Blueprint("learning", __name__, url_prefix="/api/v1", description="Enrollments and progress")
 
 
+def _send(answer: dict, status: int = 200):
+    """Send an answer built by ``enrollment_dict`` (already JSON) without a second dump;
+    flask-smorest passes a Response through, and still documents the schema."""
+    return current_app.json.response(answer), status
+
+
 @blp.route("/enrollments", methods=["POST"])
 @login_required
-@blp.arguments(EnrollRequestSchema)
+@blp.arguments(EnrollRequestSchema())
 @blp.response(201, EnrollmentSchema)
 @blp.alt_response(200, schema=EnrollmentSchema, description="Already enrolled")
 def enroll(body):
@@ -28,24 +35,24 @@ def enroll(body):
     view, created = service.enroll(current_user.id, body["track"])
     answer = enrollment_dict(view)  # before the commit, which would expire what it reads
     db.session.commit()
-    return answer, 201 if created else 200
+    return _send(answer, 201 if created else 200)
 
 
 @blp.route("/enrollments", methods=["GET"])
 @login_required
-@blp.arguments(PageArgs, location="query", as_kwargs=True)
+@blp.arguments(PageArgs(), location="query", as_kwargs=True)
 @blp.response(200, EnrollmentPageSchema)
 def list_enrollments(page, per_page):
     """The learner's enrollments with their progress."""
     views, total = service.list_enrollments(current_user.id, page, per_page)
-    return {"items": [enrollment_dict(v) for v in views], "total": total}
+    return _send({"items": [enrollment_dict(v) for v in views], "total": total})
 
 
 @blp.route("/enrollments/<track>", methods=["GET"])
 @login_required
 @blp.response(200, EnrollmentSchema)
 def get_enrollment(track):
-    return enrollment_dict(service.get_enrollment(current_user.id, track))
+    return _send(enrollment_dict(service.get_enrollment(current_user.id, track)))
 
 
 @blp.route("/enrollments/<track>", methods=["DELETE"])
@@ -59,7 +66,7 @@ def drop(track):
 
 @blp.route("/enrollments/<track>/lessons/<lesson>", methods=["PUT"])
 @login_required
-@blp.arguments(LessonStatusSchema)
+@blp.arguments(LessonStatusSchema())
 @blp.response(200, EnrollmentSchema)
 def complete_lesson(body, track, lesson):
     """Mark a lesson completed; idempotent."""
@@ -68,7 +75,7 @@ def complete_lesson(body, track, lesson):
     # more queries) only to give back the values this transaction just wrote.
     answer = enrollment_dict(view)
     db.session.commit()
-    return answer
+    return _send(answer)
 
 
 @blp.route("/enrollments/<track>/lessons/<lesson>", methods=["DELETE"])
@@ -79,7 +86,7 @@ def uncomplete_lesson(track, lesson):
     view = service.uncomplete_lesson(current_user.id, track, lesson)
     answer = enrollment_dict(view)  # before the commit, which would expire what it reads
     db.session.commit()
-    return answer
+    return _send(answer)
 
 
 @blp.route("/admin/tracks/<slug>/stats", methods=["GET"])
