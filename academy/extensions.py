@@ -2,12 +2,14 @@
 import http
 import sqlite3
 
+from flask import has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as _FlaskSession
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -27,7 +29,53 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Session(_FlaskSession):
+    """A request that only reads (GET, HEAD, OPTIONS) runs its statements in autocommit.
+
+    That spares it the BEGIN before its first statement and the ROLLBACK after its last: two
+    of the four or five round trips a typical read makes. What it reads does not change:
+    under READ COMMITTED (PostgreSQL's default, and ours) every statement takes its own
+    snapshot inside a transaction too, and reads take no locks. The one write a read request
+    makes (a token's last-use stamp, ``accounts.auth``) is a single statement and commits by
+    itself. Writes, the worker and the CLI run in transactions as before.
+    """
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        engine = super().get_bind(mapper, clause, bind, **kwargs)
+        if bind is None and has_request_context() and request.method in _READ_ONLY_METHODS:
+            return _autocommit(engine)
+        return engine
+
+
+def _autocommit(engine):
+    # The same pool: connections get autocommit on checkout and lose it on return.
+    variant = engine.__dict__.get("_academy_autocommit")
+    if variant is None:
+        variant = engine.__dict__["_academy_autocommit"] = engine.execution_options(
+            isolation_level="AUTOCOMMIT")
+    return variant
+
+
+# Statements that may run during a read request: those that only read, and single writes that
+# stand on their own (``execution_options(single_write=True)``).
+_READS = ("SELECT", "WITH", "SHOW", "PRAGMA")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _no_writes_in_autocommit(conn, cursor, statement, parameters, context, executemany):
+    """In autocommit nothing can be rolled back, so a read request that starts writing (a
+    handler bound to GET by mistake, say) is stopped at its first write, not left half done."""
+    if (context is not None and context.execution_options.get("isolation_level") == "AUTOCOMMIT"
+            and not statement.lstrip()[:6].upper().startswith(_READS)
+            and not context.execution_options.get("single_write")):
+        raise RuntimeError("A read request (GET, HEAD, OPTIONS) runs in autocommit and must not "
+                           f"write: {statement.split(None, 3)[:3]}")
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate()
 login_manager = LoginManager()
 # Storage is Redis when ACADEMY_REDIS_URL is set (shared by every web process), else memory.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.http import http_date
 
@@ -75,6 +76,37 @@ def _require_json_body() -> None:
         raise UnsupportedMediaType("Send the request body as application/json.")
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, minus two costs every request paid for nothing.
+
+    Flask builds the cookie's signer on every request (and itsdangerous checks each new one by
+    dumping an empty dict); here it is built once per set of keys. A request that brought no
+    session cookie and left the session empty (every Bearer or anonymous API call) skips the
+    cookie settings ``save_session`` looks up to decide that; ``Vary: Cookie`` is still added
+    when the session was read.
+    """
+
+    def __init__(self) -> None:
+        self._signers: dict = {}
+
+    def get_signing_serializer(self, app: Flask):
+        if not app.secret_key:
+            return None
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        signer = self._signers.get(keys)
+        if signer is None:
+            signer = self._signers[keys] = super().get_signing_serializer(app)
+        return signer
+
+    def save_session(self, app: Flask, session, response: Response) -> None:
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
+
 def register_request_rules(app: Flask) -> None:
+    app.session_interface = CookieSessionInterface()
     app.before_request(_require_json_body)
     app.after_request(_security_headers)

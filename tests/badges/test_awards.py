@@ -24,7 +24,7 @@ def test_completion_enqueues_the_award_only_after_commit(app, catalog, database)
     learner = signed_in(app)
     finish(learner, lessons=["intro", "numbers"])
     purge(app)
-    with app.test_request_context():
+    with app.test_request_context(method="PUT"):
         learning.complete_lesson(learner.user_id, "basics", "plots")
         from academy.extensions import db
 
