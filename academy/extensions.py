@@ -1,5 +1,6 @@
 """Extension objects, bound to the app in ``create_app``."""
 import http
+import re
 import sqlite3
 
 from flask import has_request_context, request
@@ -60,8 +61,15 @@ def _autocommit(engine):
 
 
 # Statements that may run during a read request: those that only read, and single writes that
-# stand on their own (``execution_options(single_write=True)``).
-_READS = ("SELECT", "WITH", "SHOW", "PRAGMA")
+# stand on their own (``execution_options(single_write=True)``). A WITH reads unless one of its
+# parts writes.
+_READS = ("SELECT", "SHOW", "PRAGMA")
+_WRITES = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+
+
+def _reads_only(statement: str) -> bool:
+    head = statement.lstrip()[:6].upper()
+    return head.startswith(_READS) or (head.startswith("WITH") and not _WRITES.search(statement))
 
 
 @event.listens_for(Engine, "before_cursor_execute")
@@ -69,7 +77,7 @@ def _no_writes_in_autocommit(conn, cursor, statement, parameters, context, execu
     """In autocommit nothing can be rolled back, so a read request that starts writing (a
     handler bound to GET by mistake, say) is stopped at its first write, not left half done."""
     if (context is not None and context.execution_options.get("isolation_level") == "AUTOCOMMIT"
-            and not statement.lstrip()[:6].upper().startswith(_READS)
+            and not _reads_only(statement)
             and not context.execution_options.get("single_write")):
         raise RuntimeError("A read request (GET, HEAD, OPTIONS) runs in autocommit and must not "
                            f"write: {statement.split(None, 3)[:3]}")

@@ -120,9 +120,10 @@ def test_last_lesson_caught_by_the_drop_answers_503_and_writes_nothing(
     before = progress_rows(database, learner.user_id)
     awards_queued = queued(app)
 
-    # Mid-request: after the completion row is inserted, before the learning day is; or at the
-    # COMMIT of the transaction that completes the track (and would publish its badge).
-    options = {"before": "INSERT INTO learning_day"} if where == "mid-request" else {"at_commit": True}
+    # Mid-request: after the completion and the learning day are inserted, before the
+    # enrollment is marked completed; or at the COMMIT of the transaction that completes the
+    # track (and would publish its badge).
+    options = {"before": "UPDATE enrollment"} if where == "mid-request" else {"at_commit": True}
     with drop_connections(app, terminate, **options) as fired:
         started = time.monotonic()
         response = learner.complete("basics", "plots")

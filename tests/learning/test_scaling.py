@@ -64,10 +64,15 @@ def test_reads_run_in_autocommit_and_writes_in_one_transaction(app, catalog):
                            json={"status": "completed"}).status_code == 200
     assert "AUTOCOMMIT" not in {level for level, _ in levels}, levels
     # A completed lesson: the token's owner, the locked enrollment, the completion, the
-    # learning day, the completions read back under the lock and one UPDATE of the enrollment.
+    # learning day, the completions read back under the lock and one UPDATE of the enrollment;
+    # on PostgreSQL the middle three are one statement.
     verbs = [statement.split()[0].upper() for _, statement in levels]
-    assert [verb for verb in verbs if verb != "SELECT"] == ["INSERT", "INSERT", "UPDATE"], levels
-    assert len(levels) <= 7, levels
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        assert [verb for verb in verbs if verb != "SELECT"] == ["WITH", "UPDATE"], levels
+        assert len(levels) <= 5, levels
+    else:
+        assert [verb for verb in verbs if verb != "SELECT"] == ["INSERT", "INSERT", "UPDATE"], levels
+        assert len(levels) <= 7, levels
 
 
 def test_a_read_still_records_when_a_token_was_last_used(app, catalog, database):
