@@ -91,7 +91,7 @@ def _postgres(name: str, f: dict) -> str:
                 f"retried: {_f(f, 'next_request_status')}, {_f(f, 'users')} account, "
                 f"{_f(f, 'verification_mails')} mail")
     point = "at COMMIT" if f.get("fired_at") == "COMMIT" else \
-        "before " + str(f.get("fired_at", "?")).split(" (")[0]
+        "before " + " ".join(str(f.get("fired_at", "?")).split(" (")[0].split()[:3])
     return (f"last lesson dropped {point}: "
             f"{_f(f, 'status')} in {_f(f, 'failed_in_seconds')} s, no partial rows, no badge "
             f"published; retried: {_f(f, 'next_request_status')} in "
@@ -137,7 +137,7 @@ FAULTS = [
      "by itself, the worker too or, if it exits, once restarted by its supervisor", _redis),
     ("test_postgres_dropped", "PostgreSQL connection dropped",
      "`pg_terminate_backend` on every other session of the database, fired from a SQLAlchemy "
-     "event at a chosen point of a request (before an INSERT, at COMMIT, at the closing "
+     "event at a chosen point of a request (before a given statement, at COMMIT, at the closing "
      "ROLLBACK), and every 150 ms under four learners' requests",
      "the request caught answers 503 problem+json with Retry-After and leaves no partial rows "
      "and no published task; the next request succeeds (`pool_pre_ping`); never a 500", _postgres),
