@@ -76,7 +76,7 @@ def load(instance_path: str | os.PathLike) -> dict:
         "REDIS_URL": redis_url,
         "MAIL_URL": _env("ACADEMY_MAIL_URL"),
         "MAIL_FROM": _env("ACADEMY_MAIL_FROM", "HireKit Academy <academy@localhost>"),
-        "MAIL_DIR": str(instance / "mail"),
+        "MAIL_DIR": _env("ACADEMY_MAIL_DIR") or str(instance / "mail"),
         "BASE_URL": (_env("ACADEMY_BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
         "CONTENT_DIR": str(content_dir),
         "RATELIMIT_ENABLED": rate_limits == "on",

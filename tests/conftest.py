@@ -263,7 +263,7 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def start_worker(app, database_url):
+def start_worker(app, database_url, instance_dir):
     """Start real worker processes; needs Redis so the test and the worker share a broker."""
     if not TEST_REDIS_URL:
         pytest.skip("needs Redis: set ACADEMY_TEST_REDIS_URL (CI does) to run a real worker")
@@ -275,6 +275,9 @@ def start_worker(app, database_url):
     workers: list[WorkerProcess] = []
 
     def start(queues: str | None = None, **env) -> WorkerProcess:
+        # Mail the worker writes as files lands where the tests' own app writes it, never in
+        # the checkout's instance/ folder.
+        env.setdefault("ACADEMY_MAIL_DIR", str(instance_dir / "mail"))
         workers.append(WorkerProcess(database_url, env, queues))
         return workers[-1]
 

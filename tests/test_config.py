@@ -47,3 +47,10 @@ def test_development_generates_and_keeps_a_secret_key(monkeypatch, tmp_path):
     assert len(first) >= 32
     assert config.load(tmp_path)["SECRET_KEY"] == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_mail_files_go_to_the_instance_folder_unless_told_otherwise(monkeypatch, tmp_path):
+    monkeypatch.delenv("ACADEMY_MAIL_DIR", raising=False)
+    assert config.load(tmp_path)["MAIL_DIR"] == str(tmp_path / "mail")
+    monkeypatch.setenv("ACADEMY_MAIL_DIR", str(tmp_path / "elsewhere"))
+    assert config.load(tmp_path)["MAIL_DIR"] == str(tmp_path / "elsewhere")

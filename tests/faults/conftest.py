@@ -208,11 +208,14 @@ class Procs:
         self.request = request
         self.started: list[Proc] = []
         self.redis_servers: list[RedisServer] = []
-        self.scratch: list[str] = []
+        # Mail written as files (no ACADEMY_MAIL_URL) stays out of the checkout's instance/.
+        self.mail_dir = tempfile.mkdtemp(prefix="faults-mail-")
+        self.scratch: list[str] = [self.mail_dir]
 
     def env(self, **overrides) -> dict:
         return {
             **os.environ,
+            "ACADEMY_MAIL_DIR": self.mail_dir,
             "ACADEMY_SECRET_KEY": SECRET,
             "ACADEMY_DATABASE_URL": self.database_url,
             "ACADEMY_REDIS_URL": TEST_REDIS_URL or "",
