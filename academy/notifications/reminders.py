@@ -9,12 +9,15 @@ hour, so a sweep reads only due rows through an index and never walks every lear
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..accounts.models import User
 from ..catalog.models import Track
@@ -22,9 +25,13 @@ from ..extensions import db
 from ..learning.models import Enrollment, EnrollmentStatus
 from ..timeutil import utcnow
 
+log = logging.getLogger(__name__)
+
 STAGE_DAYS = (3, 7, 14)
 QUIET_FROM, QUIET_UNTIL = 21, 8  # local hours: nothing is sent from 21:00 until 08:00
 BATCH = 500
+# The PostgreSQL advisory lock one sweep holds while it runs (any constant shared by all).
+SWEEP_LOCK = 0x61636164656D79  # "academy"
 UTC = ZoneInfo("UTC")
 
 
@@ -115,6 +122,38 @@ def sweep(now: datetime | None = None, dry_run: bool = False) -> list[Reminder]:
     of work, which the next sweep redoes (the outbox key keeps mail exactly-once).
     """
     now = now or utcnow()
+    with _sole_sweep(dry_run) as alone:
+        if not alone:
+            log.info("another reminder sweep is running; this one leaves the due learners to it")
+            return []
+        return _sweep(now, dry_run)
+
+
+@contextmanager
+def _sole_sweep(dry_run: bool) -> Iterator[bool]:
+    """One sweep at a time (two beats, a CLI run beside beat): the others end at once.
+
+    Row locks alone (SKIP LOCKED below) already keep two sweeps off the same enrollments, but
+    they could split one learner's stalled tracks between them, and the second mail of the
+    day waits for tomorrow: the learner got one mail listing only some of them. A session
+    advisory lock, on a connection of its own (each batch commits and gives the session's
+    back), keeps the whole pass to one sweep. PostgreSQL frees it if that connection dies.
+    """
+    if dry_run or db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    with db.engine.connect() as connection:
+        alone = connection.scalar(select(func.pg_try_advisory_lock(SWEEP_LOCK)))
+        connection.commit()
+        try:
+            yield alone
+        finally:
+            if alone:
+                connection.scalar(select(func.pg_advisory_unlock(SWEEP_LOCK)))
+                connection.commit()
+
+
+def _sweep(now: datetime, dry_run: bool) -> list[Reminder]:
     sent: list[Reminder] = []
     done_users: set[int] = set()
     last_id = 0

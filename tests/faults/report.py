@@ -60,8 +60,7 @@ def _beats(name: str, f: dict) -> str:
             f"{_f(f, 'sweeps_run')} sweeps ran, up to {_f(f, 'sweeps_at_once')} at once, "
             f"{_f(f, 'sweeps_failed')} failed; {_f(f, 'reminder_mails')} mails for "
             f"{_f(f, 'learners')} learners, **{_f(f, 'duplicates')} duplicates**; "
-            f"{_f(f, 'mails_listing_both_tracks')} mails list both stalled tracks (in the others "
-            f"the second track was held by the other sweep and is mailed the next day)")
+            f"{_f(f, 'mails_listing_both_tracks')} mails list both stalled tracks")
 
 
 def _redis(name: str, f: dict) -> str:
@@ -127,8 +126,9 @@ FAULTS = [
      "(`-S tests.faults.fastbeat:FastScheduler`) for 6+ periods, two workers; 260 learners with "
      "two stalled tracks each (520 rows: more than one sweep batch); and two sweeps published "
      "at the same instant",
-     "no reminder and no mail sent twice (one mail per learner); sweeps at the same instant "
-     "both finish, without error, and mail every due learner now", _beats),
+     "no reminder and no mail sent twice; one mail per learner listing all its stalled tracks; "
+     "sweeps at the same instant both finish, without error, and every due learner is mailed "
+     "now", _beats),
     ("test_redis_restarted", "Redis restarted mid-batch",
      "a private `redis-server` (never the shared one) SIGKILLed while 300 mails are being "
      "relayed; meanwhile a learner finishes a track (its award cannot be published) and 20 more "

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from academy.notifications.models import OutboxMessage
 from tests.clients import signed_in
+from tests.conftest import needs_postgres
 
 
 def utc(text: str) -> datetime:
@@ -152,3 +153,25 @@ def test_mail_is_written_even_if_the_sweep_runs_late(app, catalog, database):
     assert "0 reminder(s) sent" in sweep(app, utc("2026-07-04T21:30:00Z"))
     assert "1 reminder(s) sent" in sweep(app, utc("2026-07-05T18:00:00Z")
                                           + timedelta(minutes=5))
+
+
+@needs_postgres
+def test_a_sweep_that_finds_another_running_leaves_the_learners_to_it(app, catalog, database):
+    from sqlalchemy import func
+
+    from academy.extensions import db
+    from academy.notifications.reminders import SWEEP_LOCK
+
+    active_learner(app, local("Europe/Berlin", "2026-06-01T12:00"), tracks=("basics", "advanced"),
+                   timezone="Europe/Berlin")
+    when = local("Europe/Berlin", "2026-06-04T18:00")
+    with app.app_context(), db.engine.connect() as other:  # a sweep running elsewhere
+        assert other.scalar(select(func.pg_try_advisory_lock(SWEEP_LOCK)))
+        assert "0 reminder(s) sent" in sweep(app, when)
+        assert reminders(database) == []
+        other.scalar(select(func.pg_advisory_unlock(SWEEP_LOCK)))
+        other.commit()
+    # Once it is done, the next sweep mails both stalled tracks, in one mail.
+    assert "1 reminder(s) sent" in sweep(app, when)
+    [mail] = reminders(database)
+    assert mail.subject == "2 tracks are waiting for you"
