@@ -55,11 +55,6 @@ def locks_rows() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def for_update(query):
-    """Lock the selected rows until commit where the database can (PostgreSQL)."""
-    return query.with_for_update() if locks_rows() else query
-
-
 # -- work that must wait for the commit --------------------------------------------------------
 
 _AFTER_COMMIT = "academy.after_commit"

@@ -75,17 +75,28 @@ def _user(uid: int, email: str, now: datetime):
     return (uid, email, now, "", "Bench Learner", "UTC", 18, True, True, False, 1, now, now)
 
 
+def _learners_with_tokens(conn, kind: str, base: int, count: int, now: datetime) -> None:
+    """``count`` learners (ids from ``base``), each with the token ``token_secret(kind, i)``."""
+    _copy(conn, "user_account", USER_COLUMNS,
+          (_user(base + i, f"{kind}{i}@bench.example", now) for i in range(count)))
+    _copy(conn, "access_token", ("user_id", "name", "token_hash", "prefix", "created_at"),
+          ((base + i, "bench", _hash(token_secret(kind, i)), token_secret(kind, i)[:8], now)
+           for i in range(count)))
+
+
+def _active_enrollment(enrollment_id: int, user_id: int, track_id: int, start: datetime) -> tuple:
+    """An enrollment row active since ``start``, its next reminder 30 days out (never due here)."""
+    return (enrollment_id, user_id, track_id, "active", start, start, 0, start,
+            start + timedelta(days=30))
+
+
 def seed_api_users(conn, cat: Catalog, count: int, now: datetime) -> None:
     """``count`` API learners with tokens, each enrolled in every track."""
-    _copy(conn, "user_account", USER_COLUMNS,
-          (_user(API_USER_BASE + i, f"api{i}@bench.example", now) for i in range(count)))
-    _copy(conn, "access_token", ("user_id", "name", "token_hash", "prefix", "created_at"),
-          ((API_USER_BASE + i, "bench", _hash(token_secret("api", i)),
-            token_secret("api", i)[:8], now) for i in range(count)))
+    _learners_with_tokens(conn, "api", API_USER_BASE, count, now)
     start = now - timedelta(days=1)
     _copy(conn, "enrollment", ENR_COLUMNS, (
-        (API_ENR_BASE + i * TRACKS_PER_API_USER + j, API_USER_BASE + i, track_id, "active",
-         start, start, 0, start, start + timedelta(days=30))
+        _active_enrollment(API_ENR_BASE + i * TRACKS_PER_API_USER + j, API_USER_BASE + i,
+                           track_id, start)
         for i in range(count) for j, (track_id, _) in enumerate(cat.tracks)))
 
 
@@ -93,15 +104,11 @@ def seed_award_users(conn, cat: Catalog, count: int, now: datetime) -> None:
     """``count`` learners one lesson short of completing the award track (the first one)."""
     track_id = cat.tracks[0][0]
     lessons = cat.lessons[track_id]
-    _copy(conn, "user_account", USER_COLUMNS,
-          (_user(AWARD_USER_BASE + i, f"award{i}@bench.example", now) for i in range(count)))
-    _copy(conn, "access_token", ("user_id", "name", "token_hash", "prefix", "created_at"),
-          ((AWARD_USER_BASE + i, "bench", _hash(token_secret("award", i)),
-            token_secret("award", i)[:8], now) for i in range(count)))
+    _learners_with_tokens(conn, "award", AWARD_USER_BASE, count, now)
     start = now - timedelta(days=1)
     _copy(conn, "enrollment", ENR_COLUMNS, (
-        (AWARD_ENR_BASE + i, AWARD_USER_BASE + i, track_id, "active", start, start, 0, start,
-         start + timedelta(days=30)) for i in range(count)))
+        _active_enrollment(AWARD_ENR_BASE + i, AWARD_USER_BASE + i, track_id, start)
+        for i in range(count)))
     _copy(conn, "lesson_completion", COMPLETION_COLUMNS, (
         (AWARD_ENR_BASE + i, lesson_id, start, content_hash)
         for i in range(count) for lesson_id, _, content_hash in lessons[:-1]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, DateTime, Integer, String, bindparam, cast, delete, func, select
 from sqlalchemy.dialects import postgresql
@@ -17,7 +16,7 @@ from ..dbutil import insert_ignore, locks_rows
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..notifications import reminders
-from ..timeutil import utcnow
+from ..timeutil import local_date, utcnow
 from .models import Enrollment, EnrollmentStatus, LearningDay, LessonCompletion
 
 
@@ -90,18 +89,25 @@ def _ids(joined: str | None) -> set[int]:
     return {int(part) for part in joined.split(",")} if joined else set()
 
 
+_e, _t, _lc = Enrollment.__table__.c, Track.__table__.c, LessonCompletion.__table__.c
+
+
+def _completed_ids(enrollment_id):
+    """The completed lesson ids of ``enrollment_id`` (a column or a parameter), comma-separated
+    (``_ids`` reads them back): one scalar subquery, portable to SQLite and PostgreSQL."""
+    return (select(func.aggregate_strings(cast(_lc.lesson_id, String), ","))
+            .where(_lc.enrollment_id == enrollment_id).scalar_subquery())
+
+
 # A page of the learner's enrollments with their tracks, each one's completed lesson ids
 # (comma-separated, from a correlated subquery: progress rides along instead of costing a
 # query of its own) and the total (a window count): one statement, built once, reading only
 # the columns the answer shows. It is written against the tables, not the mapped classes: no
 # entity is loaded, and the ORM's per-statement work was 40% of its cost. A page past the end
 # asks for the total on its own.
-_e, _t, _lc = Enrollment.__table__.c, Track.__table__.c, LessonCompletion.__table__.c
 _PAGE = (select(_e.id, _e.status, _e.enrolled_at, _e.completed_at, _e.last_activity_at,
                 _t.id.label("track_id"), _t.slug.label("track_slug"), _t.title.label("track_title"),
-                select(func.aggregate_strings(cast(_lc.lesson_id, String), ","))
-                .where(_lc.enrollment_id == _e.id).scalar_subquery().label("done"),
-                func.count().over().label("total"))
+                _completed_ids(_e.id).label("done"), func.count().over().label("total"))
          .select_from(Enrollment.__table__.join(Track.__table__, _t.id == _e.track_id))
          .where(_e.user_id == bindparam("user_id"))
          .order_by(_t.career, _t.position, _t.slug)
@@ -211,8 +217,7 @@ def _completion_statement():
            .on_conflict_do_nothing(index_elements=["user_id", "day"]).cte("day"))
     return select(
         select(func.count()).select_from(completion).scalar_subquery().label("inserted"),
-        select(func.aggregate_strings(cast(_lc.lesson_id, String), ","))
-        .where(_lc.enrollment_id == bindparam("enrollment_id")).scalar_subquery().label("done"),
+        _completed_ids(bindparam("enrollment_id")).label("done"),
     ).add_cte(day)
 
 
@@ -279,8 +284,7 @@ def uncomplete_lesson(user_id: int, track_slug: str, lesson_slug: str) -> Enroll
 
 def _local_day(user_id: int, when: datetime) -> date:
     """The learner's local calendar day at ``when`` (naive UTC), in the timezone they have now."""
-    user = db.session.get(User, user_id)
-    return when.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(user.timezone)).date()
+    return local_date(when, db.session.get(User, user_id).timezone)
 
 
 def streak(user: User, now: datetime | None = None) -> dict:
@@ -288,7 +292,7 @@ def streak(user: User, now: datetime | None = None) -> dict:
     days = list(db.session.scalars(
         select(LearningDay.day).where(LearningDay.user_id == user.id).order_by(LearningDay.day)
     ))
-    today = (now or utcnow()).replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(user.timezone)).date()
+    today = local_date(now or utcnow(), user.timezone)
     return {"current_days": _current_run(days, today), "longest_days": _longest_run(days)}
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from ..accounts.models import User
 from ..catalog.models import Track
+from ..dbutil import locks_rows
 from ..extensions import db
 from ..learning.models import Enrollment, EnrollmentStatus
 from ..timeutil import utcnow
@@ -139,7 +140,7 @@ def _sole_sweep(dry_run: bool) -> Iterator[bool]:
     advisory lock, on a connection of its own (each batch commits and gives the session's
     back), keeps the whole pass to one sweep. PostgreSQL frees it if that connection dies.
     """
-    if dry_run or db.engine.dialect.name != "postgresql":
+    if dry_run or not locks_rows():
         yield True
         return
     with db.engine.connect() as connection:
@@ -159,7 +160,7 @@ def _sweep(now: datetime, dry_run: bool) -> list[Reminder]:
     last_id = 0
     while True:
         query = due_query(now, last_id)
-        if db.session.get_bind().dialect.name == "postgresql" and not dry_run:
+        if locks_rows() and not dry_run:
             # Two sweeps at once (two beats, a CLI run) never take the same rows.
             query = query.with_for_update(skip_locked=True, of=Enrollment)
         batch = list(db.session.scalars(query))
@@ -190,7 +191,7 @@ def _sweep_batch(batch: list[Enrollment], now: datetime, dry_run: bool,
     extra = select(Enrollment).where(Enrollment.user_id.in_(user_ids),
                                      Enrollment.next_reminder_at <= now,
                                      Enrollment.status == EnrollmentStatus.active)
-    if db.session.get_bind().dialect.name == "postgresql" and not dry_run:
+    if locks_rows() and not dry_run:
         # Rows another sweep holds stay with it; it mails them (or the next sweep does).
         extra = extra.with_for_update(skip_locked=True)
     batch = [e for e in batch if e.user_id in user_ids] + [
