@@ -4,7 +4,7 @@ PYTHON ?= python3
 FLASK  := $(VENV)/bin/flask --app wsgi
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test
+.PHONY: install run test lint
 
 install: $(STAMP)
 
@@ -28,6 +28,10 @@ run: install
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Not part of the contract: ruff over everything but Alembic's generated files (CI runs it).
+lint: install
+	$(VENV)/bin/ruff check .
 
 # Not part of the contract: the benchmark suite (bench/README.md); SIZES=100000 for a shorter run.
 .PHONY: bench

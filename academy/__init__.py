@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from flask import Flask
 
@@ -9,13 +10,16 @@ from . import config as settings
 from .extensions import api, db, limiter, migrate
 
 
-def create_app(overrides: dict | None = None) -> Flask:
-    """Build the app; reads as the table of contents of what it is made of."""
+def create_app(overrides: dict | None = None, environ: Mapping[str, str] | None = None) -> Flask:
+    """Build the app; reads as the table of contents of what it is made of.
+
+    Settings come from ``environ`` (the process environment by default), then ``overrides``."""
     app = Flask(__name__, instance_relative_config=False)
-    app.config.from_mapping(settings.load(app.instance_path))
+    app.config.from_mapping(settings.load(app.instance_path, environ))
     app.config.update(overrides or {})
     configure_logging(app)
     register_extensions(app)
+    register_receivers()
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -57,24 +61,30 @@ def _close_session(exc: BaseException | None) -> None:
         logging.getLogger(__name__).warning("database connection lost while closing a session")
 
 
-def register_blueprints(app: Flask) -> None:
-    from .accounts.pages import bp as account_pages
-    from .accounts.views import blp as accounts
-    from .badges.views import blp as badge_api
-    from .badges.views import pages as badge_pages
-    from .catalog.views import blp as catalog
-    from .health import bp as health
-    from .learning.views import blp as learning
-    from .notifications.views import bp as notifications
+def register_receivers() -> None:
+    """Connect what each domain does when another announces something (``academy.signals``).
 
-    api.register_blueprint(accounts)
-    api.register_blueprint(catalog)
-    api.register_blueprint(learning)
-    api.register_blueprint(badge_api)
-    app.register_blueprint(badge_pages)
-    app.register_blueprint(account_pages)
+    Importing a receivers module connects its functions; here, so that the web process, the
+    worker and the CLI, which all build the app, have every one of them."""
+    from .accounts import receivers as _accounts  # noqa: F401
+    from .badges import receivers as _badges  # noqa: F401
+    from .learning import receivers as _learning  # noqa: F401
+    from .notifications import receivers as _notifications  # noqa: F401
+
+
+def register_blueprints(app: Flask) -> None:
+    """The API (one flask-smorest blueprint per domain, all ``bp``) and the pages (``web``)."""
+    from .accounts.views import bp as accounts
+    from .badges.views import bp as badges
+    from .catalog.views import bp as catalog
+    from .health import bp as health
+    from .learning.views import bp as learning
+    from .web import bp as web
+
+    for blueprint in (accounts, catalog, learning, badges):
+        api.register_blueprint(blueprint)
     app.register_blueprint(health)
-    app.register_blueprint(notifications)
+    app.register_blueprint(web)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -89,7 +99,7 @@ def register_commands(app: Flask) -> None:
     from .badges.commands import badges_cli
     from .catalog.commands import content_cli
     from .cli import academy_cli
-    from .notifications.commands import reminders_cli
+    from .learning.commands import reminders_cli
 
     for group in (content_cli, users_cli, badges_cli, reminders_cli):
         if group.name not in academy_cli.commands:

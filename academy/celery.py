@@ -31,17 +31,19 @@ def celery_config(app: Flask) -> dict:
             "relay-outbox": {"task": "academy.notifications.relay_outbox", "schedule": 60.0,
                              "options": {"expires": 60}},
             # Inactivity reminders: every 15 minutes, so each learner's local hour is met.
-            "send-reminders": {"task": "academy.notifications.send_reminders", "schedule": 900.0,
+            "send-reminders": {"task": "academy.learning.send_reminders", "schedule": 900.0,
                                "options": {"expires": 900}},
             # Safety net for badges: awards what a lost message or a crashed worker left due.
             "reconcile-badges": {"task": "academy.badges.reconcile", "schedule": 300.0,
                                  "options": {"expires": 300}},
         },
         # Every module with tasks, so a worker knows them all before the first message arrives.
-        "imports": ("academy.badges.tasks", "academy.notifications.tasks"),
+        "imports": ("academy.badges.tasks", "academy.learning.tasks", "academy.notifications.tasks"),
         "task_queues": QUEUES,
         "task_default_queue": "celery",
-        "task_routes": {"academy.notifications.*": {"queue": "mail"}},
+        # The reminder sweep stays beside the mail it queues, away from badge awards.
+        "task_routes": {"academy.notifications.*": {"queue": "mail"},
+                        "academy.learning.send_reminders": {"queue": "mail"}},
     }
     redis_url = app.config.get("REDIS_URL")
     if redis_url:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,9 +17,11 @@ class ConfigError(RuntimeError):
     """The environment does not describe a deployment we are willing to run."""
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+def _reader(environ: Mapping[str, str]):
+    def env(name: str, default: str | None = None) -> str | None:
+        value = environ.get(name)
+        return value if value not in (None, "") else default
+    return env
 
 
 def _dev_secret_key(instance_path: Path) -> str:
@@ -34,9 +37,10 @@ def _dev_secret_key(instance_path: Path) -> str:
     return key
 
 
-def load(instance_path: str | os.PathLike) -> dict:
-    """Return the Flask config mapping for the current environment."""
+def load(instance_path: str | os.PathLike, environ: Mapping[str, str] | None = None) -> dict:
+    """Return the Flask config mapping for ``environ`` (the process environment by default)."""
     instance = Path(instance_path)
+    _env = _reader(os.environ if environ is None else environ)
     env = _env("ACADEMY_ENV", "development")
     production = env == "production"
     database_url = _env("ACADEMY_DATABASE_URL")

@@ -2,10 +2,6 @@
 from marshmallow import Schema, fields, validate
 
 
-class StrictSchema(Schema):
-    """Input schemas reject unknown fields (marshmallow's default), and say so by name."""
-
-
 class PageArgs(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

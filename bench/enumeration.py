@@ -28,7 +28,7 @@ def main() -> None:
 
     from academy import create_app
     from academy.extensions import db
-    from tests.factories import make_user
+    from tests.helpers.factories import make_user
 
     app = create_app({"MAIL_DIR": f"{tmp}/mail", "BROKER_DIR": f"{tmp}/broker"})
     with app.app_context():

@@ -1,24 +1,18 @@
 """Test fixtures: a real database (PostgreSQL when ACADEMY_TEST_DATABASE_URL is set), one app,
-clean tables after every test."""
+clean tables after every test. The helpers they use live in tests/helpers."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-TEST_DATABASE_URL = os.environ.get("ACADEMY_TEST_DATABASE_URL")
-TEST_REDIS_URL = os.environ.get("ACADEMY_TEST_REDIS_URL")
-ROOT = Path(__file__).resolve().parent.parent
-
-needs_postgres = pytest.mark.skipif(
-    not (TEST_DATABASE_URL or "").startswith("postgresql"),
-    reason="needs PostgreSQL: set ACADEMY_TEST_DATABASE_URL (CI does)",
-)
-needs_redis = pytest.mark.skipif(
-    not TEST_REDIS_URL, reason="needs Redis: set ACADEMY_TEST_REDIS_URL (CI does)"
-)
+from tests.helpers.app import dispose, empty_tables, make_app, reset_schema, restore
+from tests.helpers.clients import signed_in
+from tests.helpers.content import two_tracks
+from tests.helpers.services import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.helpers.worker import WorkerProcess
 
 
 @pytest.fixture(scope="session")
@@ -31,52 +25,10 @@ def database_url(instance_dir) -> str:
     return TEST_DATABASE_URL or f"sqlite:///{instance_dir / 'test.db'}"
 
 
-def make_app(instance_dir: Path, database_url: str, **overrides):
-    from academy import create_app
-
-    env = {
-        "ACADEMY_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-        "ACADEMY_DATABASE_URL": database_url,
-        "ACADEMY_BASE_URL": "http://academy.test",
-    }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        config = {
-            "TESTING": True,
-            "MAIL_DIR": str(instance_dir / "mail"),
-            "BROKER_DIR": str(instance_dir / "broker"),
-            "REDIS_URL": TEST_REDIS_URL,
-        }
-        config.update(overrides)
-        return create_app(config)
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def _reset_schema(app) -> None:
-    """Start every session from an empty database, then build it with the migrations."""
-    from flask_migrate import upgrade
-
-    from academy.extensions import db
-
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
-        db.session.remove()
-
-
 @pytest.fixture(scope="session")
 def app(instance_dir, database_url):
     app = make_app(instance_dir, database_url)
-    _reset_schema(app)
+    reset_schema(app)
     yield app
     dispose(app)
 
@@ -96,44 +48,6 @@ def _clean_tables(request):
     with app.app_context():
         db.session.remove()
         empty_tables()
-
-
-def empty_tables() -> None:
-    """Delete every row of every table (in the current app context), restarting ids."""
-    from academy.extensions import db
-
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if db.engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
-
-
-def dispose(app) -> None:
-    """Close an extra app's pooled connections (unclosed ones are errors under -W error)."""
-    from academy.extensions import db
-
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
-
-
-def restore(app) -> None:
-    """Give the shared extension objects back to ``app`` after another app was built.
-
-    Flask-Limiter keeps its storage and on/off switch on the extension object, and Celery's
-    shared tasks run and publish through the last Celery app made, so an extra app with other
-    settings (a dead broker, a disposed database engine) would leak into the tests that follow.
-    """
-    from academy.extensions import limiter
-
-    limiter.init_app(app)  # hooks are registered once per app; this only re-reads its config
-    celery = app.extensions["celery"]
-    celery.set_current()  # every new Celery() makes itself current for the thread
-    celery.set_default()
 
 
 @pytest.fixture
@@ -163,8 +77,6 @@ def ctx(app):
 @pytest.fixture
 def database(app):
     """``with database() as session:`` opens a fresh app context and session, as a new process would."""
-    from contextlib import contextmanager
-
     from academy.extensions import db
 
     @contextmanager
@@ -197,71 +109,6 @@ def pytest_configure(config):
         )
 
 
-class WorkerProcess:
-    """A real ``celery -A worker worker`` process on the test database and Redis."""
-
-    def __init__(self, database_url: str, env: dict, queues: str | None = None):
-        import subprocess
-        import sys
-        import tempfile
-
-        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-        full_env = {
-            **os.environ,
-            "ACADEMY_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-            "ACADEMY_DATABASE_URL": database_url,
-            "ACADEMY_REDIS_URL": TEST_REDIS_URL or "",
-            "ACADEMY_BASE_URL": "http://academy.test",
-            **env,
-        }
-        args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=info",
-                "--concurrency=2", "--without-gossip", "--without-mingle", "-n", f"test{os.getpid()}@%h"]
-        if queues:
-            args += ["-Q", queues]
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            self.wait_for("ready.", timeout=60)
-        except BaseException:
-            self.stop()  # never leave a half-started worker consuming the test queues
-            raise
-
-    def output(self) -> str:
-        return Path(self.log.name).read_text()
-
-    def wait_for(self, text: str, timeout: float = 20) -> None:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.output():
-                return
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited:\n{self.output()[-4000:]}")
-            time.sleep(0.1)
-        raise TimeoutError(f"worker never printed {text!r}:\n{self.output()[-4000:]}")
-
-    def kill(self, sig=None) -> None:
-        import signal
-
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig or signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        import signal
-        import subprocess
-
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
-        Path(self.log.name).unlink(missing_ok=True)
-
-
 @pytest.fixture
 def start_worker(app, database_url, instance_dir):
     """Start real worker processes; needs Redis so the test and the worker share a broker."""
@@ -286,25 +133,9 @@ def start_worker(app, database_url, instance_dir):
         worker.stop()
 
 
-def wait_until(predicate, timeout: float = 15, interval: float = 0.1):
-    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
-
-
 @pytest.fixture
 def catalog(app, tmp_path):
     """Two small tracks synced into the database: basics (intro, numbers, plots) and advanced."""
-    from tests.content_factory import two_tracks
-
     root = two_tracks(tmp_path / "content")
     result = app.test_cli_runner().invoke(args=["academy", "content", "sync", str(root)])
     assert result.exit_code == 0, result.output
@@ -313,6 +144,4 @@ def catalog(app, tmp_path):
 
 @pytest.fixture
 def learner(app, catalog):
-    from tests.clients import signed_in
-
     return signed_in(app)

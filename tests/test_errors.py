@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from marshmallow import Schema, fields
 
 from academy.errors import Conflict
-from tests.conftest import dispose, make_app, restore
+from tests.helpers.app import dispose, make_app, restore
 
 
 class ProbeSchema(Schema):

@@ -12,7 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
+from ..notifications.service import queue_mail, render_mail
+from ..signals import learner_erased, schedule_changed
 from ..timeutil import utcnow
+from . import emails
 from .auth import hash_token
 from .models import AccessToken, User
 from .passwords import hash_password, needs_rehash, verify_password
@@ -55,9 +58,6 @@ def register(email: str, password: str, display_name: str, timezone: str) -> Use
 
 
 def send_verification(user: User) -> None:
-    from ..notifications import emails
-    from ..notifications.service import queue_mail
-
     if user.email_verified or user.email is None:
         return
     token = _serializer("verify-email").dumps({"u": user.id, "e": _fingerprint(user.email)})
@@ -114,9 +114,6 @@ def end_other_sessions(user: User) -> None:
 # -- password reset ----------------------------------------------------------------------------
 
 def request_password_reset(email: str) -> None:
-    from ..notifications import emails
-    from ..notifications.service import queue_mail, render_mail
-
     user = user_by_email(email)
     # Both branches pay for a password hash, a signed token and a rendered mail, so the
     # answer's timing does not tell who has an account (bench/enumeration.py measures it).
@@ -175,15 +172,13 @@ def delete_token(user_id: int, token_id: int) -> None:
 # -- profile -------------------------------------------------------------------------------
 
 def update_profile(user: User, changes: dict) -> User:
-    from ..notifications.reminders import reschedule_user
-
     moved = any(field in changes and changes[field] != getattr(user, field)
                 for field in ("timezone", "reminder_hour"))
     for field in ("display_name", "timezone", "reminder_hour"):
         if field in changes:
             setattr(user, field, changes[field])
     if moved:
-        reschedule_user(user)
+        schedule_changed.send(user)
     prefs = changes.get("email_preferences") or {}
     if "reminders" in prefs:
         user.reminders_enabled = prefs["reminders"]
@@ -208,16 +203,11 @@ def promote(email: str) -> User:
 
 def erase(user: User, password: str) -> None:
     """Erase personal data; anonymous learning rows stay so that counts stay right."""
-    from ..badges.service import erase_recipient
-    from ..learning.service import erase_learner
-    from ..notifications.service import forget_user
-
     if not verify_password(user.password_hash, password):
         raise Invalid("The password is not right.", errors={"password": ["Not right."]})
     now = utcnow()
-    erase_learner(user.id)
-    erase_recipient(user.id)
-    forget_user(user.id)
+    # Each domain forgets or anonymises its own rows of the learner (their receivers).
+    learner_erased.send(user.id)
     end_other_sessions(user)
     user.email = None
     user.email_verified_at = None

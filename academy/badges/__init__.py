@@ -1,1 +1,1 @@
-"""Badge classes, awards and their Open Badges documents."""
+"""Badge awards and their Open Badges documents (badge classes are catalog content)."""

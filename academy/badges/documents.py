@@ -6,8 +6,9 @@ from urllib.parse import urlencode
 
 from flask import current_app
 
+from ..catalog.models import BadgeClass
 from ..timeutil import isoformat
-from .models import BadgeAward, BadgeClass
+from .models import BadgeAward
 
 CONTEXT = "https://w3id.org/openbadges/v2"
 ISSUER_NAME = "HireKit Academy"

@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
 
 from ..accounts.models import User
-from ..catalog.models import Track
+from ..catalog.models import BadgeClass, Track
 from ..dbutil import call_after_commit, insert_ignore
 from ..errors import NotFound
 from ..extensions import db
 from ..learning.models import Enrollment
-from ..timeutil import utcnow
-from .models import BadgeAward, BadgeClass
+from ..notifications.service import queue_mail
+from ..timeutil import isoformat, utcnow
+from .emails import badge_earned
+from .models import BadgeAward
 
 
 def track_completed(enrollment_id: int) -> None:
@@ -61,12 +62,9 @@ def _award(user_id: int, badge_class: BadgeClass) -> list[BadgeAward]:
 
 def _mail_award(user: User, badge_class: BadgeClass, award: BadgeAward) -> None:
     """A "badge earned" mail in the award's own transaction, keyed so it is written once."""
-    from ..notifications import emails
-    from ..notifications.service import queue_mail
-
     if not (user.badge_emails_enabled and user.email_verified):
         return
-    queue_mail("badge_earned", user.email, emails.badge_earned(user, badge_class, award),
+    queue_mail("badge_earned", user.email, badge_earned(user, badge_class, award),
                key=f"badge:{award.id}", user_id=user.id, category="badge")
 
 
@@ -144,25 +142,6 @@ def get_class(slug: str) -> BadgeClass:
     return badge_class
 
 
-@dataclass(frozen=True)
-class FollowUp:
-    completed_title: str
-    next_slug: str | None
-    next_title: str | None
-
-
-def next_track_after(badge_class: BadgeClass) -> FollowUp:
-    """What a badge completed, and the career's next track to suggest (None after the last)."""
-    if badge_class.track_id is None:
-        return FollowUp(f"every track of {badge_class.name}", None, None)
-    track = db.session.get(Track, badge_class.track_id)
-    following = db.session.scalar(
-        select(Track).where(Track.career == track.career, Track.position > track.position,
-                            Track.retired_at.is_(None)).order_by(Track.position).limit(1))
-    return FollowUp(track.title, following.slug if following else None,
-                    following.title if following else None)
-
-
 def track_slug_of(badge_class: BadgeClass) -> str | None:
     if badge_class.track_id is None:
         return None
@@ -194,3 +173,12 @@ def erase_recipient(user_id: int) -> None:
         award.revocation_reason = "The recipient deleted their account."
         award.recipient_identity = ""
         award.recipient_salt = ""
+
+
+def export_of(user_id: int) -> list[dict]:
+    """The learner's awards as the data export lists them."""
+    return [{
+        "id": award.public_id, "badge": badge_class.slug, "issued_at": isoformat(award.issued_at),
+        "revoked_at": isoformat(award.revoked_at),
+    } for award, badge_class in db.session.execute(
+        select(BadgeAward, BadgeClass).join(BadgeClass).where(BadgeAward.user_id == user_id))]

@@ -1,4 +1,4 @@
-"""Tracks and lessons, as synced from ``content/tracks``."""
+"""Tracks, lessons and badge classes, as synced from ``content/tracks``."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -55,6 +55,23 @@ class Lesson(db.Model):
 
     track: Mapped[Track] = relationship(back_populates="lessons", lazy="raise")
 
-    @property
-    def is_current(self) -> bool:
-        return self.retired_at is None
+
+# A badge class is content: ``track.yaml`` defines a track's, sync writes it, the catalog lists
+# it beside its track. Awarding one is the badges domain's work (``academy.badges``).
+class BadgeClass(db.Model):
+    __tablename__ = "badge_class"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    criteria: Mapped[str] = mapped_column(Text)
+    # Exactly one of the two is set: a track's badge, or the badge for a whole career.
+    track_id: Mapped[int | None] = mapped_column(ForeignKey("track.id"), unique=True)
+    career: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def career_badge_slug(career: str) -> str:
+    return f"{career}-career"

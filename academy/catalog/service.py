@@ -11,12 +11,11 @@ from flask import current_app
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 
-from ..badges.models import BadgeClass, career_badge_slug
 from ..errors import NotFound
 from ..extensions import db
 from ..timeutil import utcnow
 from .content import ContentTree, TrackSpec
-from .models import Lesson, Track
+from .models import BadgeClass, Lesson, Track, career_badge_slug
 
 
 @dataclass(frozen=True)

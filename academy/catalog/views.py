@@ -7,7 +7,7 @@ from ..http import conditional
 from . import service
 from .schemas import LessonDetailSchema, TrackDetailSchema, TrackPageSchema, TrackQueryArgs
 
-blp = Blueprint("catalog", __name__, url_prefix="/api/v1/tracks", description="Tracks and lessons")
+bp = Blueprint("catalog", __name__, url_prefix="/api/v1/tracks", description="Tracks and lessons")
 
 
 def _answer(key, build):
@@ -20,9 +20,9 @@ def _answer(key, build):
     return conditional(current_app.response_class(body, mimetype="application/json"), etag)
 
 
-@blp.route("")
-@blp.arguments(TrackQueryArgs(), location="query", as_kwargs=True)
-@blp.response(200, TrackPageSchema)
+@bp.route("")
+@bp.arguments(TrackQueryArgs(), location="query", as_kwargs=True)
+@bp.response(200, TrackPageSchema)
 def list_tracks(career=None, page=1, per_page=20):
     """List current tracks, ordered by career and position."""
     def build():
@@ -32,15 +32,15 @@ def list_tracks(career=None, page=1, per_page=20):
     return _answer(("tracks", career, page, per_page), build)
 
 
-@blp.route("/<slug>")
-@blp.response(200, TrackDetailSchema)
+@bp.route("/<slug>")
+@bp.response(200, TrackDetailSchema)
 def get_track(slug):
     """One track with its current lessons in order."""
     return _answer(("track", slug), lambda: TrackDetailSchema().dump(service.track_detail(slug)))
 
 
-@blp.route("/<slug>/lessons/<lesson>")
-@blp.response(200, LessonDetailSchema)
+@bp.route("/<slug>/lessons/<lesson>")
+@bp.response(200, LessonDetailSchema)
 def get_lesson(slug, lesson):
     """One lesson with its sanitised HTML body and resources."""
     return _answer(("lesson", slug, lesson),

@@ -1,1 +1,1 @@
-"""Enrollments, lesson progress, streaks and completion."""
+"""Enrollments, lesson progress, streaks, completion and the inactivity reminders."""

@@ -35,7 +35,7 @@ class Enrollment(db.Model):
     completed_at: Mapped[datetime | None]
     dropped_at: Mapped[datetime | None]
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Reminders (academy.notifications.reminders): the stage last mailed in the current idle
+    # Reminders (academy.learning.schedule): the stage last mailed in the current idle
     # spell, the activity time that spell started from, and when the next stage falls due.
     # next_reminder_at is NULL when nothing is due (paused after stage 3, dropped, completed),
     # so the sweep reads only the due rows through its index.

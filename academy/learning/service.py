@@ -9,14 +9,14 @@ from sqlalchemy import Date, DateTime, Integer, String, bindparam, cast, delete,
 from sqlalchemy.dialects import postgresql
 
 from ..accounts.models import User
-from ..badges import service as badges
 from ..catalog.models import Lesson, Track
 from ..catalog.service import LessonRef, TrackRef, current_lesson_refs, get_track, track_ref
 from ..dbutil import insert_ignore, locks_rows
 from ..errors import Conflict, NotFound
 from ..extensions import db
-from ..notifications import reminders
+from ..signals import track_completed
 from ..timeutil import local_date, utcnow
+from . import schedule
 from .models import Enrollment, EnrollmentStatus, LearningDay, LessonCompletion
 
 
@@ -162,7 +162,7 @@ def enroll(user_id: int, track_slug: str) -> tuple[EnrollmentView, bool]:
         enrollment.dropped_at = None
         enrollment.last_activity_at = now
     if created or enrollment.last_activity_at == now:
-        reminders.reschedule(enrollment, db.session.get(User, user_id))
+        schedule.reschedule(enrollment, db.session.get(User, user_id))
     return _views([(enrollment, track)])[0], created
 
 
@@ -265,10 +265,11 @@ def complete_lesson(user_id: int, track_slug: str, lesson_slug: str,
         enrollment.status = EnrollmentStatus.completed
         enrollment.completed_at = now
         progress.new_lessons = []
-        badges.track_completed(enrollment.id)
+        # Badges award it once this transaction commits (academy.badges.receivers).
+        track_completed.send(enrollment.id)
     if inserted:
         # Activity starts a new idle spell; a completed track is never reminded.
-        reminders.reschedule(enrollment, db.session.get(User, user_id))
+        schedule.reschedule(enrollment, db.session.get(User, user_id))
     return EnrollmentView(enrollment, track, progress)
 
 

@@ -16,7 +16,7 @@ from .schemas import (
     enrollment_dict,
 )
 
-blp = Blueprint("learning", __name__, url_prefix="/api/v1", description="Enrollments and progress")
+bp = Blueprint("learning", __name__, url_prefix="/api/v1", description="Enrollments and progress")
 
 
 def _send(answer: dict, status: int = 200):
@@ -25,11 +25,11 @@ def _send(answer: dict, status: int = 200):
     return current_app.json.response(answer), status
 
 
-@blp.route("/enrollments", methods=["POST"])
+@bp.route("/enrollments", methods=["POST"])
 @login_required
-@blp.arguments(EnrollRequestSchema())
-@blp.response(201, EnrollmentSchema)
-@blp.alt_response(200, schema=EnrollmentSchema, description="Already enrolled")
+@bp.arguments(EnrollRequestSchema())
+@bp.response(201, EnrollmentSchema)
+@bp.alt_response(200, schema=EnrollmentSchema, description="Already enrolled")
 def enroll(body):
     """Enroll in a track; a dropped enrollment is reactivated with its progress."""
     view, created = service.enroll(current_user.id, body["track"])
@@ -38,36 +38,36 @@ def enroll(body):
     return _send(answer, 201 if created else 200)
 
 
-@blp.route("/enrollments", methods=["GET"])
+@bp.route("/enrollments", methods=["GET"])
 @login_required
-@blp.arguments(PageArgs(), location="query", as_kwargs=True)
-@blp.response(200, EnrollmentPageSchema)
+@bp.arguments(PageArgs(), location="query", as_kwargs=True)
+@bp.response(200, EnrollmentPageSchema)
 def list_enrollments(page, per_page):
     """The learner's enrollments with their progress."""
     views, total = service.list_enrollments(current_user.id, page, per_page)
     return _send({"items": [enrollment_dict(v) for v in views], "total": total})
 
 
-@blp.route("/enrollments/<track>", methods=["GET"])
+@bp.route("/enrollments/<track>", methods=["GET"])
 @login_required
-@blp.response(200, EnrollmentSchema)
+@bp.response(200, EnrollmentSchema)
 def get_enrollment(track):
     return _send(enrollment_dict(service.get_enrollment(current_user.id, track)))
 
 
-@blp.route("/enrollments/<track>", methods=["DELETE"])
+@bp.route("/enrollments/<track>", methods=["DELETE"])
 @login_required
-@blp.response(204)
+@bp.response(204)
 def drop(track):
     """Drop a track; progress is kept for when the learner comes back."""
     service.drop(current_user.id, track)
     db.session.commit()
 
 
-@blp.route("/enrollments/<track>/lessons/<lesson>", methods=["PUT"])
+@bp.route("/enrollments/<track>/lessons/<lesson>", methods=["PUT"])
 @login_required
-@blp.arguments(LessonStatusSchema())
-@blp.response(200, EnrollmentSchema)
+@bp.arguments(LessonStatusSchema())
+@bp.response(200, EnrollmentSchema)
 def complete_lesson(body, track, lesson):
     """Mark a lesson completed; idempotent."""
     view = service.complete_lesson(current_user.id, track, lesson)
@@ -78,9 +78,9 @@ def complete_lesson(body, track, lesson):
     return _send(answer)
 
 
-@blp.route("/enrollments/<track>/lessons/<lesson>", methods=["DELETE"])
+@bp.route("/enrollments/<track>/lessons/<lesson>", methods=["DELETE"])
 @login_required
-@blp.response(200, EnrollmentSchema)
+@bp.response(200, EnrollmentSchema)
 def uncomplete_lesson(track, lesson):
     """Mark a lesson not completed; a completed track stays completed."""
     view = service.uncomplete_lesson(current_user.id, track, lesson)
@@ -89,9 +89,9 @@ def uncomplete_lesson(track, lesson):
     return _send(answer)
 
 
-@blp.route("/admin/tracks/<slug>/stats", methods=["GET"])
+@bp.route("/admin/tracks/<slug>/stats", methods=["GET"])
 @login_required
-@blp.response(200, TrackStatsSchema)
+@bp.response(200, TrackStatsSchema)
 def track_stats(slug):
     """Enrollment and completion figures for one track (admins only)."""
     if not current_user.is_admin:

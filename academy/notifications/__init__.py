@@ -1,1 +1,1 @@
-"""Mail: rendering, the outbox, delivery, reminders and unsubscribe."""
+"""Mail: rendering, the outbox, delivery and unsubscribe; a leaf that imports no other domain."""

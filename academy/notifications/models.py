@@ -36,8 +36,9 @@ class OutboxMessage(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Idempotency key (``verify:<user>:<n>``, ``reminder:<enrollment>:<stage>``, ``badge:<award>``):
-    # a second queue_mail with the same key adds nothing, ever.
+    # Idempotency key: ``verify:<user>:<minute>`` and ``reset:<user>:<minute>`` (one a minute),
+    # ``reminder:<user>:<local day>`` (one mail a learner a local day, whatever its stages),
+    # ``badge:<award>``: a second queue_mail with the same key adds nothing, ever.
     key: Mapped[str] = mapped_column(String(200), unique=True)
     # SET NULL, not CASCADE: the key must outlive the user so the mail is never sent twice.
     user_id: Mapped[int | None] = mapped_column(

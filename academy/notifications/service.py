@@ -1,4 +1,10 @@
-"""Queuing mail into the outbox, and the unsubscribe preferences it links to."""
+"""Queuing mail into the outbox, and the unsubscribe links it carries.
+
+A leaf: it renders and delivers what a domain gives it and imports none of them. Each mail's
+context is built by the domain it belongs to (``accounts/emails.py``, ``badges/emails.py``,
+``learning/reminders.py``); an unsubscribe is announced (``signals.unsubscribed``) for accounts
+to turn the preference off.
+"""
 from __future__ import annotations
 
 import logging
@@ -8,20 +14,20 @@ from pathlib import Path
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from ..accounts.models import User
 from ..dbutil import call_after_commit, dialect_insert
 from ..errors import NotFound
 from ..extensions import db
-from ..timeutil import utcnow
+from ..signals import unsubscribed
+from ..timeutil import isoformat, utcnow
 from .models import MailCategory, MailStatus, OutboxMessage
 from .transport import envelope_sender
 
 log = logging.getLogger(__name__)
 
-# The preference a List-Unsubscribe link turns off, and the User column that holds it.
-PREFERENCES = {"reminders": "reminders_enabled", "badges": "badge_emails_enabled"}
+# The mail preferences a List-Unsubscribe link can turn off (accounts keeps their values).
+PREFERENCES = ("reminders", "badges")
 _PREFERENCE_OF_CATEGORY = {MailCategory.reminder: "reminders", MailCategory.badge: "badges"}
 _UNSUBSCRIBE_SALT = "academy.notifications.unsubscribe"
 
@@ -152,11 +158,7 @@ def unsubscribe(token: str) -> str:
     """Turn off the preference the token names (idempotent) and cancel such mail still pending;
     returns the category. Flushes; the caller commits."""
     user_id, category = read_unsubscribe_token(token)
-    user = db.session.get(User, user_id)
-    # A valid link for an account that is gone: nothing will be sent to it, which is the goal.
-    if user is not None and getattr(user, PREFERENCES[category]):
-        setattr(user, PREFERENCES[category], False)
-        user.updated_at = utcnow()
+    unsubscribed.send(user_id, preference=category)
     mail_category = MailCategory.reminder if category == "reminders" else MailCategory.badge
     cancel_pending_for_user(user_id, category=mail_category.value)
     db.session.flush()
@@ -187,3 +189,13 @@ def forget_user(user_id: int) -> int:
                 last_error=None)
     )
     return db.session.execute(statement).rowcount
+
+
+def emails_of(user_id: int) -> list[dict]:
+    """The learner's mail as the data export lists it, oldest first."""
+    return [{
+        "category": m.category.value, "subject": m.subject, "to": m.to_address,
+        "status": m.status.value, "created_at": isoformat(m.created_at),
+        "sent_at": isoformat(m.sent_at),
+    } for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user_id)
+                                  .order_by(OutboxMessage.id))]

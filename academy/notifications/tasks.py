@@ -19,13 +19,3 @@ def relay_outbox() -> None:
     if result:
         log.info("outbox relay: %d sent, %d to retry, %d failed",
                  result.sent, result.retrying, result.failed)
-
-
-@shared_task(name="academy.notifications.send_reminders", ignore_result=True)
-def send_reminders() -> None:
-    """Beat's reminder sweep (every 15 minutes); each batch commits inside the sweep."""
-    from .reminders import sweep
-
-    sent = sweep()
-    if sent:
-        log.info("reminder sweep: %d reminder(s) queued", len(sent))

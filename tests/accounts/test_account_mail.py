@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from academy.notifications.models import OutboxMessage
 from academy.timeutil import utcnow
-from tests.clients import Learner, signed_in
-from tests.factories import PASSWORD
+from tests.helpers.clients import Learner, signed_in
+from tests.helpers.factories import PASSWORD
 
 REGISTER = {"email": "ada@example.org", "password": "a long enough secret", "display_name": "Ada"}
 

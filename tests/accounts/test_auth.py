@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from academy.accounts.models import User
-from tests.clients import Learner, signed_in
-from tests.factories import PASSWORD, make_user
+from tests.helpers.clients import Learner, signed_in
+from tests.helpers.factories import PASSWORD, make_user
 
 REGISTER = {"email": "  Ada@Example.org ", "password": "a long enough secret",
             "display_name": " Ada ", "timezone": "Europe/Berlin"}

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from academy.accounts.models import User
 from academy.extensions import db
 from academy.learning.models import Enrollment
-from tests.clients import Learner, signed_in
-from tests.factories import PASSWORD, make_user
+from tests.helpers.clients import Learner, signed_in
+from tests.helpers.factories import PASSWORD, make_user
 
 
 def test_patch_me_changes_preferences(learner):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.clients import signed_in
-from tests.conftest import TEST_REDIS_URL
-from tests.factories import PASSWORD
+from tests.helpers.clients import signed_in
+from tests.helpers.factories import PASSWORD
+from tests.helpers.services import TEST_REDIS_URL
 
 
 def login(client, email, password="wrong password!", ip="203.0.113.7"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from academy.accounts.models import AccessToken
-from tests.clients import Learner, signed_in
+from tests.helpers.clients import Learner, signed_in
 
 
 def test_token_lifecycle(app, database, catalog):

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from academy.badges.models import BadgeAward
 from academy.learning import service as learning
-from tests.badges.conftest import ADVANCED, finish, purge, queued
-from tests.clients import signed_in
-from tests.factories import PASSWORD
+from tests.helpers.badges import ADVANCED, finish
+from tests.helpers.broker import purge, queued
+from tests.helpers.clients import signed_in
+from tests.helpers.factories import PASSWORD
 
 BASE = "http://academy.test"
 

@@ -5,10 +5,11 @@ from sqlalchemy import func, select
 
 from academy.badges.models import BadgeAward
 from academy.learning.models import Enrollment
-from tests.badges.conftest import finish, purge
-from tests.clients import signed_in
-from tests.conftest import wait_until
-from tests.learning.test_races import at_once
+from tests.helpers.badges import finish
+from tests.helpers.broker import purge, queued
+from tests.helpers.clients import signed_in
+from tests.helpers.concurrency import at_once
+from tests.helpers.services import wait_until
 
 
 def awards(database) -> int:
@@ -66,6 +67,4 @@ def test_a_lost_message_is_awarded_by_reconcile(app, catalog, start_worker, data
 
 
 def _queue_empty(app) -> bool:
-    from tests.badges.conftest import queued
-
     return queued(app) == 0

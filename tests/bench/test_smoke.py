@@ -12,9 +12,10 @@ import random
 import socket
 import subprocess
 import sys
-from urllib.parse import urlsplit, urlunsplit
 
-from tests.conftest import ROOT, TEST_DATABASE_URL, TEST_REDIS_URL, needs_postgres, needs_redis
+from sqlalchemy.engine import make_url
+
+from tests.helpers.services import ROOT, TEST_DATABASE_URL, TEST_REDIS_URL, needs_postgres, needs_redis
 
 
 def _free_port_base() -> int:
@@ -32,8 +33,9 @@ def _free_port_base() -> int:
 
 
 def _own_database(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_bench_smoke"))
+    """The test database's URL naming ``<its name>_bench_smoke`` instead; a socket URL stays one."""
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_bench_smoke").render_as_string(hide_password=False)
 
 
 def _listening(port: int) -> bool:

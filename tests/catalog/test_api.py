@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.content_factory import write_lesson
+from tests.helpers.content import write_lesson
 
 
 def test_list_tracks(client, catalog):

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from academy.catalog.models import Track
 from academy.extensions import db
-from tests.content_factory import lesson_text, two_tracks, write_track
+from tests.helpers.content import lesson_text, two_tracks, write_track
 
 
 def run_check(cli, root):

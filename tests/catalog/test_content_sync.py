@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from academy.catalog.models import Lesson, Track
 from academy.extensions import db
-from tests.content_factory import two_tracks, write_lesson, write_track
+from tests.helpers.content import two_tracks, write_lesson, write_track
 
 
 def sync(cli, root):

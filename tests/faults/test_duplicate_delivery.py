@@ -12,9 +12,10 @@ from academy.badges.models import BadgeAward
 from academy.extensions import db
 from academy.learning import service as learning
 from academy.learning.models import Enrollment
-from tests.badges.conftest import ADVANCED, BASICS, purge, queued
-from tests.factories import make_user
-from tests.faults.conftest import outbox_status, send_task, settle, succeeded
+from tests.helpers.badges import ADVANCED, BASICS
+from tests.helpers.broker import purge, queued
+from tests.helpers.factories import make_user
+from tests.helpers.faults import outbox_status, send_task, settle, succeeded
 
 pytestmark = pytest.mark.faults(timeout=90)
 

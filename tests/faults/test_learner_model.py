@@ -18,9 +18,9 @@ from academy.catalog.content import load_tree
 from academy.extensions import db
 from academy.learning import service as learning
 from academy.learning.models import Enrollment, LessonCompletion
-from tests.conftest import empty_tables
-from tests.content_factory import write_track
-from tests.factories import make_user
+from tests.helpers.app import empty_tables
+from tests.helpers.content import write_track
+from tests.helpers.factories import make_user
 
 POOL = ["l1", "l2", "l3", "l4", "l5", "l6"]
 

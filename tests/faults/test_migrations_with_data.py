@@ -9,7 +9,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import TEST_DATABASE_URL, needs_postgres
+from tests.helpers.services import TEST_DATABASE_URL, needs_postgres
 
 
 @pytest.fixture

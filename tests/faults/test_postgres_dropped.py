@@ -17,8 +17,8 @@ from academy.accounts.models import User
 from academy.extensions import db
 from academy.learning.models import Enrollment, EnrollmentStatus, LearningDay, LessonCompletion
 from academy.notifications.models import OutboxMessage
-from tests.badges.conftest import queued
-from tests.clients import signed_in
+from tests.helpers.broker import queued
+from tests.helpers.clients import signed_in
 
 pytestmark = pytest.mark.faults(timeout=60)
 

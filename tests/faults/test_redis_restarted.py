@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from academy.badges.models import BadgeAward
 from academy.extensions import db
 from academy.notifications.service import queue_mail
-from tests.badges.conftest import finish
-from tests.clients import signed_in
-from tests.conftest import wait_until
-from tests.faults.conftest import outbox_status, settle, succeeded
+from tests.helpers.badges import finish
+from tests.helpers.clients import signed_in
+from tests.helpers.faults import outbox_status, settle, succeeded
+from tests.helpers.services import wait_until
 
 pytestmark = pytest.mark.faults(timeout=120)
 

@@ -12,9 +12,9 @@ from academy.notifications import relay
 from academy.notifications.models import MailStatus, OutboxMessage
 from academy.notifications.service import queue_mail
 from academy.timeutil import utcnow
-from tests.conftest import wait_until
-from tests.faults.conftest import outbox_status, send_task, settle, succeeded
-from tests.notifications.conftest import free_port
+from tests.helpers.faults import outbox_status, send_task, settle, succeeded
+from tests.helpers.mail import free_port
+from tests.helpers.services import wait_until
 
 pytestmark = pytest.mark.faults(timeout=90)
 

@@ -14,16 +14,9 @@ from sqlalchemy import select
 from academy.learning.models import Enrollment
 from academy.notifications.models import OutboxMessage
 from academy.timeutil import utcnow
-from tests.badges.conftest import queued
-from tests.conftest import wait_until
-from tests.faults.conftest import (
-    Proc,
-    idle_learners,
-    outbox_status,
-    send_task,
-    settle,
-    succeeded,
-)
+from tests.helpers.broker import queued
+from tests.helpers.faults import Proc, idle_learners, outbox_status, send_task, settle, succeeded
+from tests.helpers.services import wait_until
 
 pytestmark = pytest.mark.faults(timeout=120)
 
@@ -31,7 +24,7 @@ pytestmark = pytest.mark.faults(timeout=120)
 # so a second sweep finds rows the first did not lock but mails about (see idle_learners).
 LEARNERS = 260
 PERIODS = 6
-SWEEP = "academy.notifications.send_reminders"
+SWEEP = "academy.learning.send_reminders"
 ENTRY = "Scheduler: Sending due task send-reminders"
 
 

@@ -9,18 +9,12 @@ import pytest
 from sqlalchemy import select, update
 
 from academy.extensions import db
-from academy.notifications import relay, reminders
+from academy.learning import reminders
+from academy.notifications import relay
 from academy.notifications.models import MailStatus, OutboxMessage
 from academy.timeutil import utcnow
-from tests.conftest import wait_until
-from tests.faults.conftest import (
-    idle_learners,
-    logged,
-    outbox_status,
-    send_task,
-    settle,
-    succeeded,
-)
+from tests.helpers.faults import idle_learners, logged, outbox_status, send_task, settle, succeeded
+from tests.helpers.services import wait_until
 
 pytestmark = pytest.mark.faults(timeout=90)
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.clients import signed_in
-from tests.content_factory import write_track
+from tests.helpers.clients import signed_in
+from tests.helpers.content import write_track
 
 
 def test_enroll_then_again(learner):

@@ -1,30 +1,12 @@
 """Simultaneous requests end with one row and no error (unique keys and upserts decide)."""
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import func, select
 
 from academy.learning.models import Enrollment, LessonCompletion
-from tests.clients import signed_in
-from tests.conftest import needs_postgres
-
-
-def at_once(n: int, action) -> list:
-    """Run ``action`` in ``n`` threads released together; collect their answers."""
-    barrier = threading.Barrier(n)
-    answers: list = [None] * n
-
-    def run(i):
-        barrier.wait()
-        answers[i] = action()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return answers
+from tests.helpers.clients import signed_in
+from tests.helpers.concurrency import at_once
+from tests.helpers.services import needs_postgres
 
 
 @needs_postgres

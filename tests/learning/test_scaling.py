@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import event, select, update
 
 from academy.extensions import db
-from tests.clients import signed_in
-from tests.content_factory import write_track
+from tests.helpers.clients import signed_in
+from tests.helpers.content import write_track
 
 
 @contextmanager

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import time_machine
 
-from tests.clients import signed_in
-from tests.factories import at
+from tests.helpers.clients import signed_in
+from tests.helpers.factories import at
 
 
 def test_stats_match_the_seeded_learners(app, catalog):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from tests.clients import signed_in
+from tests.helpers.clients import signed_in
 
 
 def local(tz: str, text: str) -> datetime:

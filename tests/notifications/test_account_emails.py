@@ -1,11 +1,11 @@
 """Account mail as the learner reads it: the right link, how long it lasts, no unsubscribe."""
 from __future__ import annotations
 
+from academy.accounts.emails import password_reset, verify_email
 from academy.extensions import db
-from academy.notifications.emails import password_reset, verify_email
 from academy.notifications.relay import relay_pending
 from academy.notifications.service import queue_mail
-from tests.factories import make_user
+from tests.helpers.factories import make_user
 
 
 def send(name, context, user):

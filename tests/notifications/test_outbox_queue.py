@@ -1,13 +1,14 @@
 """Queuing mail: exactly one row per key, relayed only after the transaction commits."""
 from __future__ import annotations
 
+from academy.accounts.emails import password_reset, verify_email
 from academy.extensions import db
-from academy.notifications.emails import password_reset, verify_email
 from academy.notifications.models import MailStatus
 from academy.notifications.relay import relay_pending
 from academy.notifications.service import cancel_pending_for_user, queue_mail
-from tests.factories import make_user
-from tests.notifications.conftest import outbox, purge_relays, queued_relays
+from tests.helpers.broker import purge, queued
+from tests.helpers.factories import make_user
+from tests.helpers.mail import outbox
 
 
 def queue_verify(user, key=None, **kwargs):
@@ -33,39 +34,39 @@ def test_queuing_twice_with_one_key_adds_one_row_and_sends_one_mail(ctx, smtp):
 
 
 def test_rolled_back_transaction_leaves_no_row_and_publishes_no_relay(app, ctx):
-    purge_relays(app)
+    purge(app, "mail")
     user = make_user()
     queue_verify(user)
     db.session.rollback()
 
     assert outbox() == []
-    assert queued_relays(app) == 0
+    assert queued(app, "mail") == 0
 
 
 def test_one_relay_is_published_per_committed_transaction(app, ctx):
-    purge_relays(app)
+    purge(app, "mail")
     user = make_user()
     queue_verify(user, key="verify:a")
     queue_verify(user, key="verify:b")
-    assert queued_relays(app) == 0, "nothing may be published before the commit"
+    assert queued(app, "mail") == 0, "nothing may be published before the commit"
     db.session.commit()
-    assert queued_relays(app) == 1
+    assert queued(app, "mail") == 1
 
     # A later transaction that queues nothing publishes nothing.
     user.display_name = "Renamed"
     db.session.commit()
-    assert queued_relays(app) == 1
-    purge_relays(app)
+    assert queued(app, "mail") == 1
+    purge(app, "mail")
 
 
 def test_mail_queued_in_a_rolled_back_transaction_is_not_relayed_by_the_next_commit(app, ctx):
-    purge_relays(app)
+    purge(app, "mail")
     user = make_user()
     queue_verify(user)
     db.session.rollback()
     user = make_user()
     db.session.commit()
-    assert queued_relays(app) == 0
+    assert queued(app, "mail") == 0
 
 
 def test_cancelled_mail_is_never_sent(ctx, smtp):
@@ -126,11 +127,11 @@ def test_reminder_and_badge_mail_carry_one_click_unsubscribe_and_account_mail_do
 
 
 def test_a_released_savepoint_publishes_nothing_before_the_outer_commit(app, ctx):
-    purge_relays(app)
+    purge(app, "mail")
     user = make_user()
     with db.session.begin_nested():
         queue_verify(user)
-    assert queued_relays(app) == 0
+    assert queued(app, "mail") == 0
     db.session.commit()
-    assert queued_relays(app) == 1
-    purge_relays(app)
+    assert queued(app, "mail") == 1
+    purge(app, "mail")

@@ -8,16 +8,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from academy.accounts.emails import verify_email
 from academy.extensions import db
 from academy.notifications import relay
-from academy.notifications.emails import verify_email
 from academy.notifications.models import MailStatus
 from academy.notifications.relay import claim_due, relay_pending
 from academy.notifications.service import queue_mail
 from academy.timeutil import utcnow
-from tests.conftest import needs_postgres
-from tests.factories import make_user
-from tests.notifications.conftest import free_port, outbox, parse
+from tests.helpers.factories import make_user
+from tests.helpers.mail import free_port, outbox, parse
+from tests.helpers.services import needs_postgres
 
 
 def queue(user, n: int = 1):

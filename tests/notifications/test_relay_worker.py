@@ -1,13 +1,13 @@
 """A real Celery worker delivers mail committed by the web side, with no one calling the relay."""
 from __future__ import annotations
 
+from academy.accounts.emails import verify_email
 from academy.extensions import db
-from academy.notifications.emails import verify_email
 from academy.notifications.models import MailStatus
 from academy.notifications.service import queue_mail
-from tests.conftest import wait_until
-from tests.factories import make_user
-from tests.notifications.conftest import outbox
+from tests.helpers.factories import make_user
+from tests.helpers.mail import outbox
+from tests.helpers.services import wait_until
 
 
 def test_committed_mail_reaches_the_smtp_server_through_a_worker(ctx, smtp, start_worker):

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
-from academy.notifications.reminders import due_query
-from tests.conftest import needs_postgres
+from academy.learning.reminders import due_query
+from tests.helpers.services import needs_postgres
 
 
 @needs_postgres

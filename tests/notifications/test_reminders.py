@@ -9,8 +9,8 @@ import time_machine
 from sqlalchemy import select
 
 from academy.notifications.models import OutboxMessage
-from tests.clients import signed_in
-from tests.conftest import needs_postgres
+from tests.helpers.clients import signed_in
+from tests.helpers.services import needs_postgres
 
 
 def utc(text: str) -> datetime:
@@ -160,7 +160,7 @@ def test_a_sweep_that_finds_another_running_leaves_the_learners_to_it(app, catal
     from sqlalchemy import func
 
     from academy.extensions import db
-    from academy.notifications.reminders import SWEEP_LOCK
+    from academy.learning.reminders import SWEEP_LOCK
 
     active_learner(app, local("Europe/Berlin", "2026-06-01T12:00"), tracks=("basics", "advanced"),
                    timezone="Europe/Berlin")

@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 from itsdangerous import URLSafeSerializer
 
+from academy.accounts.emails import verify_email
 from academy.extensions import db
 from academy.http import HTML_CSP as CSP
-from academy.notifications.emails import verify_email
 from academy.notifications.models import MailStatus
 from academy.notifications.relay import relay_pending
 from academy.notifications.service import make_unsubscribe_token, queue_mail
-from tests.factories import make_user
-from tests.notifications.conftest import outbox
+from tests.helpers.factories import make_user
+from tests.helpers.mail import outbox
 
 
 def preferences(user) -> tuple[bool, bool]:

@@ -14,7 +14,7 @@ from academy.accounts.service import create_token
 from academy.badges.models import BadgeAward
 from academy.badges.service import reconcile
 from academy.learning import service as learning
-from tests.factories import PASSWORD, make_user
+from tests.helpers.factories import PASSWORD, make_user
 
 _emails = itertools.count()
 ROLES = ("anonymous", "A", "B", "admin")

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from academy.accounts.service import create_token
-from tests.factories import make_user
+from tests.helpers.factories import make_user
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 

@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from tests.clients import Learner, signed_in
-from tests.factories import PASSWORD
+from tests.helpers.clients import Learner, signed_in
+from tests.helpers.factories import PASSWORD
 
 
 @pytest.mark.parametrize("path", ["/api/v1/tracks", "/api/v1/me", "/healthz", "/api/v1/nope",

@@ -1,7 +1,7 @@
 """A learner as an API client sees it: a cookie session and its CSRF token, or a Bearer token."""
 from __future__ import annotations
 
-from tests.factories import PASSWORD, make_user
+from tests.helpers.factories import PASSWORD, make_user
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 

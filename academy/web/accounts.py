@@ -5,27 +5,24 @@ does the work with the same services as the JSON API.
 """
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import request, url_for
 
+from ..accounts import service
+from ..accounts.passwords import password_problem
 from ..errors import Invalid
 from ..extensions import db
-from ..http import html_page
-from . import service
-from .passwords import password_problem
-
-bp = Blueprint("account_pages", __name__, template_folder="templates")
+from . import bp
+from .render import page
 
 
 def _page(template: str, status: int = 200, **context):
-    response = html_page(render_template(template, **context), status)
     # The token in the URL is a credential: keep it out of caches and Referer headers.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return page(template, status, private=True, **context)
 
 
 @bp.get("/verify-email")
 def verify_email_form():
-    return _page("accounts/verify_email.html", token=request.args.get("token", ""),
+    return _page("web/verify_email.html", token=request.args.get("token", ""),
                  action=url_for(".verify_email"))
 
 
@@ -34,14 +31,14 @@ def verify_email():
     try:
         service.verify_email(request.form.get("token", ""))
     except Invalid as exc:
-        return _page("accounts/verify_email.html", 400, error=exc.detail)
+        return _page("web/verify_email.html", 400, error=exc.detail)
     db.session.commit()
-    return _page("accounts/verify_email.html", done=True)
+    return _page("web/verify_email.html", done=True)
 
 
 @bp.get("/reset-password")
 def reset_password_form():
-    return _page("accounts/reset_password.html", token=request.args.get("token", ""),
+    return _page("web/reset_password.html", token=request.args.get("token", ""),
                  action=url_for(".reset_password"))
 
 
@@ -54,7 +51,7 @@ def reset_password():
             raise Invalid(problem)
         service.confirm_password_reset(token, password)
     except Invalid as exc:
-        return _page("accounts/reset_password.html", 400, error=exc.detail, token=token,
+        return _page("web/reset_password.html", 400, error=exc.detail, token=token,
                      action=url_for(".reset_password"))
     db.session.commit()
-    return _page("accounts/reset_password.html", done=True)
+    return _page("web/reset_password.html", done=True)

@@ -1,11 +1,9 @@
-"""Inactivity reminders: who is due, at which local hour, with which stage.
+"""The reminder sweep: who is due now, and the one mail a learner gets that local day.
 
-An active enrollment with no completed lesson for 3, then 7, then 14 days gets stage 1, 2, 3,
-mailed at the learner's ``reminder_hour`` local time (never 21:00-08:00 local), at most one
-mail per learner per local day listing every stalled track. After stage 3 reminders pause until
-the learner is active again, which starts a new idle spell from stage 1. Each enrollment's
-``next_reminder_at`` holds the instant its next stage falls due, aligned to the learner's local
-hour, so a sweep reads only due rows through an index and never walks every learner.
+At most one mail per learner per local day lists every stalled track (the stages and the hour
+are ``schedule.py``'s). After stage 3 reminders pause until the learner is active again, which
+starts a new idle spell from stage 1. The mail's context is built here, lesson titles included;
+notifications only renders and delivers it.
 """
 from __future__ import annotations
 
@@ -13,75 +11,27 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from ..accounts.models import User
-from ..catalog.models import Track
+from ..catalog.models import Lesson, Track
 from ..dbutil import locks_rows
 from ..extensions import db
-from ..learning.models import Enrollment, EnrollmentStatus
+from ..notifications.service import queue_mail
 from ..timeutil import utcnow
+from .models import Enrollment, EnrollmentStatus
+from .schedule import STAGE_DAYS, UTC, aligned, due_at, send_hour
+from .service import progress_of
 
 log = logging.getLogger(__name__)
 
-STAGE_DAYS = (3, 7, 14)
-QUIET_FROM, QUIET_UNTIL = 21, 8  # local hours: nothing is sent from 21:00 until 08:00
 BATCH = 500
 # The PostgreSQL advisory lock one sweep holds while it runs (any constant shared by all).
 SWEEP_LOCK = 0x61636164656D79  # "academy"
-UTC = ZoneInfo("UTC")
-
-
-def send_hour(user: User) -> int:
-    """The learner's reminder hour, moved out of the quiet hours if it falls in them."""
-    hour = user.reminder_hour
-    if hour >= QUIET_FROM:
-        return QUIET_FROM - 1
-    if hour < QUIET_UNTIL:
-        return QUIET_UNTIL
-    return hour
-
-
-def _aligned(user: User, not_before: datetime) -> datetime:
-    """The first instant at or after ``not_before`` (naive UTC) that is the learner's send hour."""
-    zone = ZoneInfo(user.timezone)
-    local = not_before.replace(tzinfo=UTC).astimezone(zone)
-    hour = send_hour(user)
-    candidate = datetime.combine(local.date(), time(hour), tzinfo=zone)
-    if candidate < local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), time(hour), tzinfo=zone)
-    return candidate.astimezone(UTC).replace(tzinfo=None)
-
-
-def due_at(user: User, anchor: datetime, stage: int) -> datetime | None:
-    """When stage ``stage`` (1-based) of the idle spell that began at ``anchor`` is mailed."""
-    if stage > len(STAGE_DAYS):
-        return None
-    return _aligned(user, anchor + timedelta(days=STAGE_DAYS[stage - 1]))
-
-
-def reschedule(enrollment: Enrollment, user: User) -> None:
-    """Recompute when the enrollment's next reminder falls due after activity or a change."""
-    if enrollment.status != EnrollmentStatus.active:
-        enrollment.next_reminder_at = None
-        return
-    if enrollment.reminder_anchor != enrollment.last_activity_at:
-        # Activity since the last reminder: a new idle spell starts at stage 1.
-        enrollment.reminder_stage = 0
-        enrollment.reminder_anchor = enrollment.last_activity_at
-    enrollment.next_reminder_at = due_at(user, enrollment.last_activity_at,
-                                         enrollment.reminder_stage + 1)
-
-
-def reschedule_user(user: User) -> None:
-    """After a timezone or reminder-hour change: move every pending reminder to the new hour."""
-    for enrollment in db.session.scalars(select(Enrollment).where(
-            Enrollment.user_id == user.id, Enrollment.status == EnrollmentStatus.active)):
-        reschedule(enrollment, user)
 
 
 @dataclass
@@ -182,8 +132,6 @@ def _sweep(now: datetime, dry_run: bool) -> list[Reminder]:
 
 def _sweep_batch(batch: list[Enrollment], now: datetime, dry_run: bool,
                  done_users: set[int]) -> list[Reminder]:
-    from ..learning.service import progress_of
-
     user_ids = {e.user_id for e in batch} - done_users
     done_users |= user_ids
     # A learner's due enrollments beyond this batch belong in the same mail: take them now.
@@ -222,12 +170,12 @@ def _remind(user, enrollments, now, progress, tracks, dry_run) -> Reminder | Non
     if not _eligible(user):
         # Not mailable now; look again tomorrow at the send hour (preferences may change).
         for enrollment in enrollments:
-            enrollment.next_reminder_at = _aligned(user, now + timedelta(hours=1))
+            enrollment.next_reminder_at = aligned(user, now + timedelta(hours=1))
         return None
     if local.hour != send_hour(user):
         # Due, but not at this local hour (a late sweep, a changed zone): wait for the next one.
         for enrollment in enrollments:
-            enrollment.next_reminder_at = _aligned(user, now)
+            enrollment.next_reminder_at = aligned(user, now)
         return None
     reminder = Reminder(user.id, user.email, local.date().isoformat())
     due = []
@@ -258,7 +206,7 @@ def _remind(user, enrollments, now, progress, tracks, dry_run) -> Reminder | Non
     if not _queue(user, reminder):
         # Already mailed this local day (another sweep won): try again tomorrow.
         for enrollment, _ in due:
-            enrollment.next_reminder_at = _aligned(user, now + timedelta(hours=1))
+            enrollment.next_reminder_at = aligned(user, now + timedelta(hours=1))
         return None
     for enrollment, stage in due:
         enrollment.reminder_stage = stage
@@ -267,10 +215,22 @@ def _remind(user, enrollments, now, progress, tracks, dry_run) -> Reminder | Non
 
 
 def _queue(user: User, reminder: Reminder) -> bool:
-    from . import emails
-    from .service import queue_mail
-
-    message = queue_mail("reminder", user.email, emails.reminder(user, reminder.items),
+    message = queue_mail("reminder", user.email, reminder_mail(user, reminder.items),
                          key=f"reminder:{user.id}:{reminder.local_day}", user_id=user.id,
                          category="reminder")
     return message is not None
+
+
+def reminder_mail(user: User, items: list[dict]) -> dict:
+    """The reminder mail's context: stalled tracks, each with its percent and its next lesson."""
+    titles = dict(db.session.execute(
+        select(Track.slug + "/" + Lesson.slug, Lesson.title).join(Track)
+        .where(Track.slug.in_([i["track_slug"] for i in items]))
+    ).all())
+    return {
+        "display_name": user.display_name,
+        "items": [{**item, "next_lesson_title": titles.get(f"{item['track_slug']}/{item['next_lesson']}",
+                                                           item["next_lesson"])}
+                  for item in items],
+        "longest_idle": max(item["idle_days"] for item in items),
+    }

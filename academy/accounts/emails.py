@@ -1,0 +1,35 @@
+"""Account mail: each function returns the context of the template named like it.
+
+Queue one with ``queue_mail("verify_email", user.email, verify_email(user, token),
+key=f"verify:{user.id}:{n}", user_id=user.id)``.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import current_app
+
+VERIFY_EMAIL_HOURS = 48
+PASSWORD_RESET_MINUTES = 60
+
+
+def _link(path: str, **query: str) -> str:
+    return f"{current_app.config['BASE_URL']}{path}?{urlencode(query)}"
+
+
+def verify_email(user, token: str) -> dict:
+    """Confirm the address: a link to ``/verify-email?token=…``, valid 48 hours."""
+    return {
+        "display_name": user.display_name,
+        "verify_url": _link("/verify-email", token=token),
+        "expires_hours": VERIFY_EMAIL_HOURS,
+    }
+
+
+def password_reset(user, token: str) -> dict:
+    """Choose a new password: a link to ``/reset-password?token=…``, valid one hour."""
+    return {
+        "display_name": user.display_name,
+        "reset_url": _link("/reset-password", token=token),
+        "expires_minutes": PASSWORD_RESET_MINUTES,
+    }

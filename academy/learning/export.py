@@ -1,0 +1,36 @@
+"""The learner's enrollments, completions and learning days, as the data export lists them."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..catalog.models import Lesson, Track
+from ..extensions import db
+from ..timeutil import isoformat
+from .models import Enrollment, LearningDay, LessonCompletion
+
+
+def sections(user_id: int) -> dict:
+    enrollments = db.session.execute(
+        select(Enrollment, Track.slug).join(Track).where(Enrollment.user_id == user_id)
+        .order_by(Enrollment.id)
+    ).all()
+    completions: dict[int, list[dict]] = {}
+    for completion, lesson_slug in db.session.execute(
+        select(LessonCompletion, Lesson.slug).join(Lesson)
+        .where(LessonCompletion.enrollment_id.in_([e.id for e, _ in enrollments]))
+        .order_by(LessonCompletion.completed_at)
+    ):
+        completions.setdefault(completion.enrollment_id, []).append({
+            "lesson": lesson_slug, "completed_at": isoformat(completion.completed_at),
+            "content_hash": completion.content_hash})
+    days = db.session.scalars(select(LearningDay.day).where(LearningDay.user_id == user_id)
+                              .order_by(LearningDay.day))
+    return {
+        "enrollments": [{
+            "track": slug, "status": e.status.value, "enrolled_at": isoformat(e.enrolled_at),
+            "completed_at": isoformat(e.completed_at), "dropped_at": isoformat(e.dropped_at),
+            "last_activity_at": isoformat(e.last_activity_at),
+            "completed_lessons": completions.get(e.id, []),
+        } for e, slug in enrollments],
+        "learning_days": [day.isoformat() for day in days],
+    }
