@@ -32,8 +32,9 @@ def conditional(response: Response, etag: str | None = None) -> Response:
     return response.make_conditional(request)
 
 
-# Pages are self-contained: inline styles, images from here, nothing else, never framed.
-HTML_CSP = ("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+# Pages load their stylesheet, scripts and images from this host only, never anything inline
+# (no style attribute, no <style> or inline <script>), and are never framed.
+HTML_CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 

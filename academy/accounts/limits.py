@@ -16,7 +16,7 @@ def _failed(response) -> bool:
 
 def _email_in_body() -> str:
     """The account a request is about, so guesses spread over many IPs still add up."""
-    body = request.get_json(silent=True)
+    body = request.get_json(silent=True) if request.is_json else request.form
     email = body.get("email") if isinstance(body, dict) else None
     if isinstance(email, str) and email.strip():
         return "email:" + email.strip().lower()[:320]

@@ -51,7 +51,7 @@ def assertion(award: BadgeAward, badge_class: BadgeClass) -> dict:
 def badge_class_document(badge_class: BadgeClass, track_slug: str | None) -> dict:
     criteria = {"narrative": badge_class.criteria}
     if track_slug:
-        criteria["id"] = f"{_base()}/api/v1/tracks/{track_slug}"
+        criteria["id"] = f"{_base()}/tracks/{track_slug}"
     return {
         "@context": CONTEXT,
         "type": "BadgeClass",

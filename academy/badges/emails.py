@@ -23,7 +23,7 @@ def badge_earned(user, badge_class, award) -> dict:
         "badge_url": documents.assertion_url(award),
         "linkedin_url": documents.linkedin_add_url(award, badge_class),
         "next_track_title": follow_up.next_title,
-        "next_track_url": f"{base}/api/v1/tracks/{follow_up.next_slug}" if follow_up.next_slug else None,
+        "next_track_url": f"{base}/tracks/{follow_up.next_slug}" if follow_up.next_slug else None,
     }
 
 

@@ -157,6 +157,13 @@ def awards_of(user_id: int, page: int, per_page: int):
     return rows, total
 
 
+def all_awards_of(user_id: int, limit: int = 100):
+    """The learner's awards with their classes, oldest first, in one statement (the dashboard)."""
+    return db.session.execute(
+        select(BadgeAward, BadgeClass).join(BadgeClass).where(BadgeAward.user_id == user_id)
+        .order_by(BadgeAward.issued_at, BadgeAward.id).limit(limit)).all()
+
+
 def revoke(public_id: str, reason: str) -> tuple[BadgeAward, BadgeClass]:
     award, badge_class, _ = get_award(public_id)
     if award.revoked_at is None:

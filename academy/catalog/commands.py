@@ -1,4 +1,4 @@
-"""``academy content check|sync [DIR]``."""
+"""``academy content check|sync [DIR]``: the tracks in DIR and the careers beside it."""
 import sys
 
 import click
@@ -7,14 +7,14 @@ from flask.cli import AppGroup
 
 from ..extensions import db
 from . import service
-from .content import load_tree
+from .career_content import load_content
 
 content_cli = AppGroup("content", help="Check and apply course content.")
 
 
 def _load(directory):
     directory = directory or current_app.config["CONTENT_DIR"]
-    tree = load_tree(directory)
+    tree = load_content(directory)
     for warning in tree.warnings:
         click.echo(f"warning: {warning}", err=True)
     for problem in tree.problems:
@@ -31,7 +31,8 @@ def check(directory):
         click.echo(f"{len(tree.problems)} problem(s) in {directory}", err=True)
         sys.exit(1)
     lessons = sum(len(t.lessons) for t in tree.tracks)
-    click.echo(f"ok: {len(tree.tracks)} tracks, {lessons} lessons in {directory}")
+    careers = "no careers directory" if tree.careers is None else f"{len(tree.careers)} careers"
+    click.echo(f"ok: {len(tree.tracks)} tracks, {lessons} lessons, {careers} in {directory}")
 
 
 @content_cli.command("sync")

@@ -93,6 +93,9 @@ class TrackSpec:
 @dataclass
 class ContentTree:
     tracks: list[TrackSpec] = field(default_factory=list)
+    # ``career_content.CareerSpec``s once the careers were read (``career_content.load_content``);
+    # None when they were not, and then ``service.sync`` leaves the careers as they are.
+    careers: list | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -169,6 +172,24 @@ def _validate(schema: Schema, data: dict, display: str, lines: dict, problems: l
         return None
 
 
+def _load_yaml_file(path: Path, display: str, schema: Schema, problems: list[Problem],
+                    missing: str = "is missing"):
+    """Read, parse and load one YAML file with ``schema``: (fields, {path: line}), or (None, {})
+    once a problem was added."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.append(Problem(display, None, missing))
+        return None, {}
+    except UnicodeDecodeError:
+        problems.append(Problem(display, None, "is not UTF-8 text"))
+        return None, {}
+    data, lines = _parse_yaml(text, display, problems)
+    if data is None:
+        return None, {}
+    return _validate(schema, data, display, lines, problems), lines
+
+
 def _split_front_matter(text: str):
     """Return (front matter text, body, body's first line) or None when there is none."""
     if not text.startswith("---\n"):
@@ -229,16 +250,9 @@ def _load_track(folder: Path, problems: list[Problem], warnings: list[Problem]) 
                                 f"folder name {folder.name!r} is not a valid slug "
                                 "(lowercase words joined by hyphens)"))
         return None
-    try:
-        text = (folder / "track.yaml").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problems.append(Problem(display, None, "track.yaml is missing"))
-        return None
     before = len(problems)
-    data, lines = _parse_yaml(text, display, problems)
-    if data is None:
-        return None
-    loaded = _validate(TrackFileSchema(), data, display, lines, problems)
+    loaded, lines = _load_yaml_file(folder / "track.yaml", display, TrackFileSchema(), problems,
+                                    missing="track.yaml is missing")
     if loaded is None:
         return None
     seen: set[str] = set()

@@ -1,4 +1,4 @@
-"""Tracks, lessons and badge classes, as synced from ``content/tracks``."""
+"""Tracks, lessons and badge classes from ``content/tracks``, careers from ``content/careers``."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -69,6 +69,24 @@ class BadgeClass(db.Model):
     # Exactly one of the two is set: a track's badge, or the badge for a whole career.
     track_id: Mapped[int | None] = mapped_column(ForeignKey("track.id"), unique=True)
     career: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Career(db.Model):
+    """A career page's facts, from ``content/careers/<slug>.yaml``; tracks join it by ``Track.career``."""
+
+    __tablename__ = "career"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    # The rest of the file: salary figures, growth, levels, a typical day, the FAQ, the source.
+    facts: Mapped[dict] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # A career whose file disappeared is retired, never deleted, like a track.
+    retired_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

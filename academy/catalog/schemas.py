@@ -1,7 +1,8 @@
-"""Catalog answers: tracks and lessons."""
+"""Catalog answers: careers, tracks and lessons."""
 from marshmallow import Schema, fields
 
 from ..schemas import PageArgs, page_of
+from .career_content import CareerFileSchema
 
 
 class TrackQueryArgs(PageArgs):
@@ -54,3 +55,20 @@ class LessonDetailSchema(LessonRefSchema):
 
 
 TrackPageSchema = page_of(TrackSchema)
+
+
+class CareerSchema(Schema):
+    slug = fields.String()
+    title = fields.String()
+    summary = fields.String()
+    track_count = fields.Integer(metadata={"description": "Current tracks that join the career."})
+
+
+class CareerDetailSchema(CareerFileSchema):
+    """A career file's fields as they were checked, plus the career's slug and tracks."""
+
+    slug = fields.String()
+    tracks = fields.List(fields.Nested(TrackSchema), metadata={"description": "In career order."})
+
+
+CareerPageSchema = page_of(CareerSchema)

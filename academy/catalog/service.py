@@ -1,4 +1,4 @@
-"""Catalog rules: applying a content tree, and reading tracks and lessons."""
+"""Catalog rules: applying a content tree, and reading careers, tracks and lessons."""
 from __future__ import annotations
 
 import re
@@ -15,13 +15,13 @@ from ..errors import NotFound
 from ..extensions import db
 from ..timeutil import utcnow
 from .content import ContentTree, TrackSpec
-from .models import BadgeClass, Lesson, Track, career_badge_slug
+from .models import BadgeClass, Career, Lesson, Track, career_badge_slug
 
 
 @dataclass(frozen=True)
 class Change:
     action: str  # added | changed | retired | restored
-    kind: str  # track | lesson | badge
+    kind: str  # career | track | lesson | badge
     name: str
 
     def __str__(self) -> str:
@@ -44,30 +44,20 @@ def sync(tree: ContentTree) -> list[Change]:
     for lesson in db.session.scalars(select(Lesson)):
         lessons_by_track.setdefault(lesson.track_id, {})[lesson.slug] = lesson
     badges = {b.slug: b for b in db.session.scalars(select(BadgeClass))}
+    if tree.careers is not None:
+        changes += _sync_careers(tree.careers, now)
 
     for spec in tree.tracks:
-        track = tracks.get(spec.slug)
-        if track is None:
-            track = Track(slug=spec.slug, created_at=now)
-            db.session.add(track)
-            changes.append(Change("added", "track", spec.slug))
-        elif track.retired_at is not None:
-            changes.append(Change("restored", "track", spec.slug))
-        elif track.content_hash != spec.content_hash:
-            changes.append(Change("changed", "track", spec.slug))
-        if track.content_hash != spec.content_hash or track.retired_at is not None:
+        track, change = _row_for(Track, tracks, spec.slug, spec.content_hash, now)
+        if change:
+            changes.append(change)
             _apply_track(track, spec, now)
         db.session.flush()
         changes += _sync_lessons(track, spec, lessons_by_track.get(track.id, {}), now)
         changes += _sync_badge(badges, spec.slug, spec.badge["name"], spec.badge["description"],
                                spec.badge["criteria"], now, track_id=track.id)
 
-    present = {spec.slug for spec in tree.tracks}
-    for slug, track in tracks.items():
-        if slug not in present and track.retired_at is None:
-            track.retired_at = now
-            track.updated_at = now
-            changes.append(Change("retired", "track", slug))
+    changes += _retire_absent("track", tracks, {spec.slug for spec in tree.tracks}, now)
 
     for career in sorted({spec.career for spec in tree.tracks}):
         title = _career_title(career)
@@ -79,6 +69,48 @@ def sync(tree: ContentTree) -> list[Change]:
     db.session.flush()
     invalidate()
     return changes
+
+
+def _row_for(model, rows: dict, slug: str, content_hash: str, now):
+    """The row of ``slug`` (a new one added when there is none) and what syncing it does, or None
+    when it is current and unchanged."""
+    row = rows.get(slug)
+    kind = model.__tablename__
+    if row is None:
+        row = model(slug=slug, created_at=now)
+        db.session.add(row)
+        return row, Change("added", kind, slug)
+    if row.retired_at is not None:
+        return row, Change("restored", kind, slug)
+    if row.content_hash != content_hash:
+        return row, Change("changed", kind, slug)
+    return row, None
+
+
+def _retire_absent(kind: str, rows: dict, present: set[str], now) -> list[Change]:
+    """Retire (never delete) the current rows whose slug the content no longer has."""
+    changes = []
+    for slug, row in rows.items():
+        if slug not in present and row.retired_at is None:
+            row.retired_at = now
+            row.updated_at = now
+            changes.append(Change("retired", kind, slug))
+    return changes
+
+
+def _sync_careers(specs, now) -> list[Change]:
+    changes = []
+    careers = {c.slug: c for c in db.session.scalars(select(Career))}
+    for spec in specs:
+        career, change = _row_for(Career, careers, spec.slug, spec.content_hash, now)
+        if change is None:
+            continue
+        changes.append(change)
+        career.title, career.summary, career.facts = spec.title, spec.summary, spec.facts
+        career.content_hash = spec.content_hash
+        career.retired_at = None
+        career.updated_at = now
+    return changes + _retire_absent("career", careers, {spec.slug for spec in specs}, now)
 
 
 def _apply_track(track: Track, spec: TrackSpec, now) -> None:
@@ -159,24 +191,28 @@ def _track_totals():
     )
 
 
-def list_tracks(career: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
+def _track_summaries(*criteria, page: int = 1, per_page: int | None = None) -> list[dict]:
+    """GET /tracks items of the current tracks matching ``criteria``, by career and position."""
     totals = _track_totals()
     query = (
         select(Track, totals.c.lesson_count, totals.c.estimated_minutes, BadgeClass)
         .outerjoin(totals, totals.c.track_id == Track.id)
         .outerjoin(BadgeClass, BadgeClass.track_id == Track.id)
-        .where(Track.retired_at.is_(None))
+        .where(Track.retired_at.is_(None), *criteria)
+        .order_by(Track.career, Track.position, Track.slug)
     )
-    count_query = select(func.count()).select_from(Track).where(Track.retired_at.is_(None))
-    if career:
-        query = query.where(Track.career == career)
-        count_query = count_query.where(Track.career == career)
-    rows = db.session.execute(
-        query.order_by(Track.career, Track.position, Track.slug)
-        .limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    total = db.session.scalar(count_query)
-    return [_track_summary(t, count, minutes, badge) for t, count, minutes, badge in rows], total
+    if per_page is not None:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    return [_track_summary(t, count, minutes, badge)
+            for t, count, minutes, badge in db.session.execute(query).all()]
+
+
+def list_tracks(career: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
+    criteria = [Track.career == career] if career else []
+    items = _track_summaries(*criteria, page=page, per_page=per_page)
+    total = db.session.scalar(
+        select(func.count()).select_from(Track).where(Track.retired_at.is_(None), *criteria))
+    return items, total
 
 
 def _track_summary(track: Track, lesson_count, minutes, badge: BadgeClass | None) -> dict:
@@ -191,6 +227,33 @@ def _track_summary(track: Track, lesson_count, minutes, badge: BadgeClass | None
         "prerequisites": list(track.prerequisites or []),
         "badge": {"slug": badge.slug, "name": badge.name} if badge else None,
     }
+
+
+def list_careers(page: int = 1, per_page: int = 20) -> tuple[list[dict], int]:
+    """Current careers by title, each with how many current tracks join it."""
+    counts = (select(Track.career, func.count().label("track_count"))
+              .where(Track.retired_at.is_(None)).group_by(Track.career).subquery())
+    rows = db.session.execute(
+        select(Career.slug, Career.title, Career.summary, func.coalesce(counts.c.track_count, 0))
+        .outerjoin(counts, counts.c.career == Career.slug)
+        .where(Career.retired_at.is_(None))
+        .order_by(Career.title, Career.slug)
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    total = db.session.scalar(
+        select(func.count()).select_from(Career).where(Career.retired_at.is_(None)))
+    return [{"slug": slug, "title": title, "summary": summary, "track_count": track_count}
+            for slug, title, summary, track_count in rows], total
+
+
+def career_detail(slug: str) -> dict:
+    """A current career's facts, plus its current tracks in order as GET /tracks lists them."""
+    career = db.session.scalar(
+        select(Career).where(Career.slug == slug, Career.retired_at.is_(None)))
+    if career is None:
+        raise NotFound(f"There is no career {slug!r}.")
+    return {"slug": career.slug, "title": career.title, "summary": career.summary,
+            **career.facts, "tracks": _track_summaries(Track.career == slug)}
 
 
 def get_track(slug: str) -> Track:
@@ -244,14 +307,14 @@ def lesson_detail(track_slug: str, lesson_slug: str) -> dict:
 # The catalog changes only through ``content sync``, yet every learner reads it: answers built
 # from it (bytes ready to send) are kept per process. An entry is dropped when this process
 # writes a catalog table (the engine event below: a sync here, or any statement touching them)
-# and when the catalog's version (newest change and row counts of its three tables) differs
+# and when the catalog's version (newest change and row counts of its four tables) differs
 # from the one it was built under, which is looked up at most every CACHE_SECONDS: another
 # process's sync is seen within that long.
 
 CACHE_SECONDS = 1.0
 _CATALOG_WRITE = re.compile(
-    r'^\s*(?:(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(?:track|lesson|badge_class)"?[\s(]'
-    r"|TRUNCATE\b[^;]*\b(?:track|lesson|badge_class)\b)", re.IGNORECASE)
+    r'^\s*(?:(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(?:career|track|lesson|badge_class)"?[\s(]'
+    r"|TRUNCATE\b[^;]*\b(?:career|track|lesson|badge_class)\b)", re.IGNORECASE)
 _generation = 0  # bumped by every catalog write this process makes
 
 
@@ -281,7 +344,8 @@ def _version() -> tuple:
         return (select(func.max(model.updated_at)).scalar_subquery(),
                 select(func.count()).select_from(model).scalar_subquery())
 
-    return tuple(db.session.execute(select(*stats(Track), *stats(Lesson), *stats(BadgeClass))).one())
+    return tuple(db.session.execute(
+        select(*stats(Track), *stats(Lesson), *stats(BadgeClass), *stats(Career))).one())
 
 
 def cached(key, build: Callable[[], object]):

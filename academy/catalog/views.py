@@ -1,13 +1,21 @@
-"""``/api/v1/tracks``: the public catalog, cacheable with ETags."""
+"""``/api/v1/careers`` and ``/api/v1/tracks``: the public catalog, cacheable with ETags."""
 from flask import current_app, jsonify
 from flask_smorest import Blueprint
 from werkzeug.http import generate_etag
 
 from ..http import conditional
+from ..schemas import PageArgs
 from . import service
-from .schemas import LessonDetailSchema, TrackDetailSchema, TrackPageSchema, TrackQueryArgs
+from .schemas import (
+    CareerDetailSchema,
+    CareerPageSchema,
+    LessonDetailSchema,
+    TrackDetailSchema,
+    TrackPageSchema,
+    TrackQueryArgs,
+)
 
-bp = Blueprint("catalog", __name__, url_prefix="/api/v1/tracks", description="Tracks and lessons")
+bp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Careers, tracks and lessons")
 
 
 def _answer(key, build):
@@ -20,7 +28,26 @@ def _answer(key, build):
     return conditional(current_app.response_class(body, mimetype="application/json"), etag)
 
 
-@bp.route("")
+@bp.route("/careers")
+@bp.arguments(PageArgs(), location="query", as_kwargs=True)
+@bp.response(200, CareerPageSchema)
+def list_careers(page=1, per_page=20):
+    """List current careers, with how many tracks each has."""
+    def build():
+        items, total = service.list_careers(page, per_page)
+        return CareerPageSchema().dump({"items": items, "total": total})
+
+    return _answer(("careers", page, per_page), build)
+
+
+@bp.route("/careers/<slug>")
+@bp.response(200, CareerDetailSchema)
+def get_career(slug):
+    """One career's facts, with its current tracks in order as GET /tracks lists them."""
+    return _answer(("career", slug), lambda: CareerDetailSchema().dump(service.career_detail(slug)))
+
+
+@bp.route("/tracks")
 @bp.arguments(TrackQueryArgs(), location="query", as_kwargs=True)
 @bp.response(200, TrackPageSchema)
 def list_tracks(career=None, page=1, per_page=20):
@@ -32,14 +59,14 @@ def list_tracks(career=None, page=1, per_page=20):
     return _answer(("tracks", career, page, per_page), build)
 
 
-@bp.route("/<slug>")
+@bp.route("/tracks/<slug>")
 @bp.response(200, TrackDetailSchema)
 def get_track(slug):
     """One track with its current lessons in order."""
     return _answer(("track", slug), lambda: TrackDetailSchema().dump(service.track_detail(slug)))
 
 
-@bp.route("/<slug>/lessons/<lesson>")
+@bp.route("/tracks/<slug>/lessons/<lesson>")
 @bp.response(200, LessonDetailSchema)
 def get_lesson(slug, lesson):
     """One lesson with its sanitised HTML body and resources."""

@@ -197,9 +197,10 @@ def _remind(user, enrollments, now, progress, tracks, dry_run) -> Reminder | Non
             "track_slug": track.slug, "track_title": track.title, "stage": stage,
             "percent": view.percent, "next_lesson": view.next_lesson,
             "idle_days": (now - enrollment.last_activity_at).days,
-            "next_lesson_url": (f"{current_app.config['BASE_URL']}/api/v1/tracks/{track.slug}"
-                                f"/lessons/{view.next_lesson}" if view.next_lesson else
-                                f"{current_app.config['BASE_URL']}/api/v1/tracks/{track.slug}"),
+            # Pages, not JSON: the link opens the lesson in the learner's browser.
+            "next_lesson_url": (f"{current_app.config['BASE_URL']}/tracks/{track.slug}"
+                                f"/{view.next_lesson}" if view.next_lesson else
+                                f"{current_app.config['BASE_URL']}/tracks/{track.slug}"),
         })
     if dry_run:
         return reminder

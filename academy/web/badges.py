@@ -6,6 +6,7 @@ from flask import jsonify, render_template, request
 from ..badges import documents, service
 from ..http import html_page
 from . import bp
+from .render import page
 
 _JSON_TYPES = ("application/json", "application/ld+json")
 
@@ -29,7 +30,13 @@ def _json(document: dict, status: int = 200):
 def assertion(public_id):
     award, badge_class, user = service.get_award(public_id)
     if award.revoked_at is not None:
-        return _json({"revoked": True, "revocationReason": award.revocation_reason}, 410)
+        if _wants_json():
+            return _json({"revoked": True, "revocationReason": award.revocation_reason}, 410)
+        # A browser gets a page saying so, still 410 (the JSON answer is for verifiers).
+        response = page("web/badge_revoked.html", 410, badge=badge_class,
+                        reason=award.revocation_reason)
+        response.vary.add("Accept")
+        return response
     if _wants_json():
         return _json(documents.assertion(award, badge_class))
     response = html_page(render_template(

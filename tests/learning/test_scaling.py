@@ -2,31 +2,13 @@
 lesson completed costs a fixed handful, and read requests run without a transaction."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from academy.extensions import db
 from tests.helpers.clients import signed_in
 from tests.helpers.content import write_track
-
-
-@contextmanager
-def statements(app):
-    """Each SQL statement sent meanwhile, with the isolation level it ran under."""
-    sent: list[tuple[str, str]] = []
-
-    def before(conn, cursor, statement, *args):
-        sent.append((conn.get_execution_options().get("isolation_level", "transaction"), statement))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+from tests.helpers.sql import statements
 
 
 def test_enrollment_list_has_no_n_plus_one(app, catalog):
@@ -88,7 +70,6 @@ def test_a_read_still_records_when_a_token_was_last_used(app, catalog, database)
 
 
 def test_a_read_request_that_writes_is_stopped_before_its_first_write(app, catalog):
-    from academy.extensions import db
     from academy.learning import service
 
     learner = signed_in(app)

@@ -42,6 +42,8 @@ MATRIX = {
     ("GET", "/api/v1/me/export"): (None, (401, 200, 200, 200)),
     ("GET", "/api/v1/me/badges"): (None, (401, 200, 200, 200)),
     ("GET", "/api/v1/tracks"): (None, (200, 200, 200, 200)),
+    ("GET", "/api/v1/careers"): (None, (200, 200, 200, 200)),
+    ("GET", "/api/v1/careers/{slug}"): (None, (404, 404, 404, 404)),
     ("GET", "/api/v1/tracks/{slug}"): (None, (200, 200, 200, 200)),
     ("GET", "/api/v1/tracks/{slug}/lessons/{lesson}"): (None, (200, 200, 200, 200)),
     ("POST", "/api/v1/enrollments"): ({"track": "basics"}, (401, 200, 201, 201)),

@@ -20,7 +20,8 @@ def test_every_answer_forbids_sniffing_framing_and_referrers(client, path):
 
 def test_html_pages_have_a_strict_content_security_policy(client):
     csp = client.get("/verify-email?token=x").headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "script-src" not in csp and "form-action 'self'" in csp
+    assert "default-src 'none'" in csp and "'unsafe-inline'" not in csp and "form-action 'self'" in csp
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp
 
 
 def test_no_password_token_or_session_value_is_logged(app, catalog, caplog):

@@ -1,0 +1,135 @@
+"""The course pages: home, a career's path, a track, a lesson; enrolling and marking progress.
+
+Catalog answers come from the per-process catalog cache (``catalog.service.cached``), so a
+signed-in learner's page costs the session's user and one statement for their enrollments.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, url_for
+from flask_login import current_user
+
+from ..catalog import service as catalog
+from ..errors import Conflict, NotFound
+from ..extensions import db
+from ..learning import service as learning
+from . import bp
+from .guard import signed_in
+from .render import page
+
+
+def _my_enrollments() -> dict:
+    """The signed-in learner's enrollments by track slug (one statement), or {}."""
+    if not current_user.is_authenticated:
+        return {}
+    views, _ = learning.list_enrollments(current_user.id, 1, 100)
+    return {view.track.slug: view for view in views}
+
+
+def _state(view) -> str:
+    if view is None or view.enrollment.status.value == "dropped":
+        return "not-started"
+    return "done" if view.enrollment.status.value == "completed" else "in-progress"
+
+
+def _steps(tracks: list[dict], mine: dict) -> list[dict]:
+    steps = []
+    for track in tracks:
+        view = mine.get(track["slug"])
+        steps.append({**track, "state": _state(view),
+                      "percent": view.progress.percent if view is not None else None})
+    return steps
+
+
+def _cached_page(key: tuple, build):
+    """``build()`` from the catalog cache; an unknown career, track or lesson is a 404 page."""
+    try:
+        return catalog.cached(key, build)
+    except NotFound:
+        abort(404)
+
+
+def _career(slug: str) -> dict:
+    return _cached_page(("career-page", slug), lambda: catalog.career_detail(slug))
+
+
+@bp.get("/")
+def home():
+    careers, _ = catalog.cached(("career-list",), lambda: catalog.list_careers(1, 100))
+    mine = _my_enrollments()
+    paths = [{**career, "steps": _steps(_career(career["slug"])["tracks"], mine)}
+             for career in careers]
+    return page("web/home.html", careers=paths)
+
+
+@bp.get("/careers/<slug>")
+def career(slug):
+    detail = _career(slug)
+    return page("web/career.html", career=detail, steps=_steps(detail["tracks"], _my_enrollments()))
+
+
+def _track(slug: str) -> dict:
+    return _cached_page(("track-page", slug), lambda: catalog.track_detail(slug))
+
+
+@bp.get("/tracks/<slug>")
+def track(slug):
+    detail = _track(slug)
+    view = _my_enrollments().get(slug)
+    enrolled = view is not None and view.enrollment.status.value != "dropped"
+    done = set(view.progress.completed_lessons) if view is not None else set()
+    return page("web/track.html", track=detail, view=view, enrolled=enrolled, done=done)
+
+
+@bp.post("/tracks/<slug>/enroll")
+@signed_in
+def enroll(slug):
+    try:
+        view, _ = learning.enroll(current_user.id, slug)
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    flash(f"You are enrolled in {view.track.title}.", "success")
+    next_lesson = view.progress.next_lesson
+    if next_lesson:
+        return redirect(url_for("web.lesson", slug=slug, lesson=next_lesson))
+    return redirect(url_for("web.track", slug=slug))
+
+
+@bp.get("/tracks/<slug>/<lesson>")
+def lesson(slug, lesson):
+    detail = _track(slug)
+    lessons = detail["lessons"]
+    index = next((i for i, item in enumerate(lessons) if item["slug"] == lesson), None)
+    if index is None:
+        abort(404)
+    body = _cached_page(("lesson-page", slug, lesson), lambda: catalog.lesson_detail(slug, lesson))
+    view = _my_enrollments().get(slug)
+    enrolled = view is not None and view.enrollment.status.value != "dropped"
+    return page(
+        "web/lesson.html", track=detail, lesson=body, position=index + 1, total=len(lessons),
+        previous=lessons[index - 1] if index > 0 else None,
+        following=lessons[index + 1] if index + 1 < len(lessons) else None,
+        view=view, enrolled=enrolled,
+        done=view is not None and lesson in view.progress.completed_lessons,
+        new=view is not None and lesson in view.progress.new_lessons)
+
+
+@bp.post("/tracks/<slug>/<lesson>/complete")
+@signed_in
+def complete(slug, lesson):
+    try:
+        view = learning.complete_lesson(current_user.id, slug, lesson)
+    except NotFound:
+        abort(404)
+    except Conflict as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for("web.track", slug=slug))
+    db.session.commit()
+    if view.enrollment.status.value == "completed" and not view.progress.next_lesson:
+        flash(f"You finished {view.track.title}. Your badge is on its way to your dashboard.",
+              "success")
+        return redirect(url_for("web.track", slug=slug))
+    flash(f"Lesson done: {view.progress.percent}% of the track.", "success")
+    if view.progress.next_lesson:
+        return redirect(url_for("web.lesson", slug=slug, lesson=view.progress.next_lesson))
+    return redirect(url_for("web.track", slug=slug))

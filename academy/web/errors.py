@@ -1,0 +1,43 @@
+"""Errors on a page answer as a page: a learner's browser never shows problem+json."""
+from __future__ import annotations
+
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from ..errors import AcademyError
+from . import bp
+from .render import page
+
+_WHAT = {
+    400: "The form could not be read. Go back and try again.",
+    403: "You cannot open this page with your account.",
+    404: "There is no such page. It may have moved, or the link may be mistyped.",
+    429: "Too many attempts. Wait a few minutes, then try again.",
+}
+
+
+def _error_page(status: int, detail: str | None = None, headers: dict | None = None):
+    response = page("web/error.html", status, code=status,
+                    title=HTTP_STATUS_CODES.get(status, "Error"),
+                    detail=detail or _WHAT.get(status, "Something went wrong."))
+    response.headers.update(headers or {})
+    return response
+
+
+@bp.errorhandler(CSRFError)
+def _csrf(error):
+    return _error_page(400, "This form has expired. Go back, reload the page and try again.")
+
+
+@bp.errorhandler(HTTPException)
+def _http(error):
+    headers = {}
+    if error.code == 429:
+        headers["Retry-After"] = str(getattr(error, "retry_after", None) or 60)
+    return _error_page(error.code or 500, None, headers)
+
+
+@bp.errorhandler(AcademyError)
+def _domain(error):
+    return _error_page(error.status, error.detail)

@@ -1,0 +1,119 @@
+"""The signed-in learner's own pages: the dashboard and the settings."""
+from __future__ import annotations
+
+from flask import current_app, flash, json, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from marshmallow import ValidationError
+
+from ..accounts import limits, service
+from ..accounts.export import export
+from ..accounts.passwords import password_problem, verify_password
+from ..accounts.schemas import ProfilePatchSchema
+from ..badges import documents
+from ..badges import service as badges
+from ..errors import Invalid
+from ..extensions import db
+from ..learning import service as learning
+from . import bp
+from .forms import field_errors, zone_options
+from .guard import signed_in
+from .render import page
+
+HOURS = tuple((str(hour), f"{hour:02d}:00") for hour in range(24))
+
+
+@bp.get("/dashboard")
+@signed_in
+def dashboard():
+    views, _ = learning.list_enrollments(current_user.id, 1, 100)
+    awards = badges.all_awards_of(current_user.id)
+    return page("web/dashboard.html", enrollments=views, streak=learning.streak(current_user),
+                awards=[{"award": award, "badge": badge_class,
+                         "url": documents.assertion_url(award)} for award, badge_class in awards])
+
+
+def _settings_page(values: dict | None = None, errors: dict | None = None, status: int = 200):
+    user = current_user
+    values = values or {"display_name": user.display_name, "timezone": user.timezone,
+                        "reminder_hour": str(user.reminder_hour),
+                        "reminders": user.reminders_enabled, "badges": user.badge_emails_enabled}
+    return page("web/settings.html", status, values=values, errors=errors or {},
+                zones=zone_options(), hours=HOURS)
+
+
+@bp.get("/settings")
+@signed_in
+def settings():
+    return _settings_page()
+
+
+@bp.post("/settings")
+@signed_in
+def save_settings():
+    form = request.form
+    values = {"display_name": form.get("display_name", ""), "timezone": form.get("timezone", ""),
+              "reminder_hour": form.get("reminder_hour", ""),
+              "reminders": form.get("reminders") == "y", "badges": form.get("badges") == "y"}
+    hour = values["reminder_hour"]
+    try:
+        changes = ProfilePatchSchema().load({
+            "display_name": values["display_name"], "timezone": values["timezone"],
+            "reminder_hour": int(hour) if hour.isdigit() and len(hour) <= 2 else -1,
+            "email_preferences": {"reminders": values["reminders"], "badges": values["badges"]},
+        })
+    except ValidationError as exc:
+        errors = field_errors(exc.messages)
+        errors = {("reminder_hour" if key.startswith("reminder_hour") else key): message
+                  for key, message in errors.items()}
+        return _settings_page(values, errors, 422)
+    service.update_profile(current_user, changes)
+    db.session.commit()
+    flash("Your settings are saved.", "success")
+    return redirect(url_for("web.settings"))
+
+
+@bp.post("/settings/password")
+@signed_in
+@limits.verification
+def change_password():
+    current, new = request.form.get("current_password", ""), request.form.get("new_password", "")
+    errors = {}
+    if not verify_password(current_user.password_hash, current):
+        errors["current_password"] = "The current password is not right."
+    elif problem := password_problem(new):
+        errors["new_password"] = problem
+    if errors:
+        return _settings_page(errors=errors, status=422)
+    user = current_user._get_current_object()
+    service.change_password(user, new)
+    db.session.commit()
+    # Every other session ended with the old password; this one starts anew.
+    session.clear()
+    login_user(user)
+    flash("Your password is changed. Every other session and access token has ended.", "success")
+    return redirect(url_for("web.settings"))
+
+
+@bp.get("/settings/export")
+@signed_in
+def download_export():
+    response = current_app.response_class(json.dumps(export(current_user), indent=2),
+                                          mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="hirekit-academy-data.json"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/settings/delete")
+@signed_in
+@limits.verification
+def delete_account():
+    try:
+        service.erase(current_user._get_current_object(), request.form.get("password", ""))
+    except Invalid:
+        return _settings_page(errors={"password": "The password is not right."}, status=422)
+    db.session.commit()
+    session.clear()
+    logout_user()
+    flash("Your account is deleted, and your badges are withdrawn.", "success")
+    return redirect(url_for("web.home"))

@@ -1,0 +1,226 @@
+"""The learner's pages through the Flask client: forms POST, redirect, GET, with JavaScript off.
+
+A learner signs up, confirms the address from the mail, enrolls from the career page, completes
+every lesson and sees the track done and the badge on the dashboard, using only links and
+forms the pages show. Then the rules: sign-in required pages, ``next`` never leaving the site,
+CSRF on every form, errors beside their fields with the typed values kept.
+"""
+from __future__ import annotations
+
+import re
+from html import unescape
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.helpers.factories import PASSWORD, make_user
+from tests.helpers.mail import outbox
+from tests.helpers.sql import statements
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def text(response) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def links(html: str) -> dict[str, str]:
+    """Each link's text (tags stripped) → its href."""
+    found = {}
+    for href, inner in re.findall(r'<a [^>]*href="([^"]+)"[^>]*>(.*?)</a>', html, re.S):
+        found[" ".join(re.sub(r"<[^>]+>", " ", inner).split())] = unescape(href)
+    return found
+
+
+def submit(client, page_html: str, action: str, **fields):
+    """POST a form of the page as a browser would: its CSRF token and the typed fields."""
+    return client.post(action, data={"csrf_token": csrf_of(page_html), **fields})
+
+
+def test_a_new_learner_goes_from_sign_up_to_a_badge_by_links_and_forms(app, site, client):
+    home = client.get("/")
+    assert home.status_code == 200 and "Data Career" in text(home)
+    signup = client.get(links(text(home))["Create account"])
+    assert 'for="timezone"' in text(signup)
+    created = submit(client, text(signup), "/signup", email="ada@example.org", password=PASSWORD,
+                     display_name="Ada", timezone="Europe/Paris")
+    assert created.status_code == 302
+
+    # The verification mail's link opens a page whose button confirms the address.
+    with app.app_context():
+        mail = outbox(template="verify_email")[-1]
+    link = re.search(r"http://academy.test(/verify-email\?token=\S+)", mail.text_body).group(1)
+    confirm = client.get(link)
+    assert confirm.status_code == 200 and "Confirm my email" in text(confirm)
+    token = re.search(r'name="token" value="([^"]+)"', text(confirm)).group(1)
+    assert "Your address is confirmed" in text(client.post("/verify-email", data={"token": token}))
+
+    career = client.get(links(text(client.get("/")))["Data Career"])
+    track = client.get(links(text(career))["Basics"])
+    assert "Not started" in text(career) and ">Enroll<" in text(track)
+    enrolled = submit(client, text(track), "/tracks/basics/enroll")
+    assert enrolled.headers["Location"].endswith("/tracks/basics/intro")
+
+    page = client.get("/tracks/basics/intro")
+    body = text(page)
+    assert "Lesson 1 of 3" in body and "Mark complete" in body
+    for lesson in ("intro", "numbers", "plots"):
+        page = client.get(f"/tracks/basics/{lesson}")
+        done = submit(client, text(page), f"/tracks/basics/{lesson}/complete")
+        assert done.status_code == 302
+    finished = client.get("/tracks/basics")
+    assert "You finished this track" in text(finished) and "100% done" in text(finished)
+
+    with app.app_context():
+        from academy.badges import service as badges
+        from academy.extensions import db
+
+        badges.reconcile()  # what the worker does within seconds
+        db.session.commit()
+    dashboard = text(client.get("/dashboard"))
+    assert "Basics badge" in dashboard.title() or "basics badge" in dashboard
+    share = links(dashboard)["basics badge"]
+    assert client.get(urlsplit(share).path).status_code == 200
+    assert "Current streak" in dashboard and "1 day" in dashboard
+
+    signed_out = submit(client, dashboard, "/logout")
+    assert signed_out.status_code == 302
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_pages_that_need_sign_in_send_visitors_to_sign_in_and_back(app, site, client):
+    with app.app_context():
+        make_user(email="bo@example.org")
+    gone = client.get("/settings")
+    assert gone.status_code == 302 and gone.headers["Location"] == "/login?next=/settings"
+    form = client.get(gone.headers["Location"])
+    back = submit(client, text(form), "/login", email="bo@example.org", password=PASSWORD,
+                  next="/settings")
+    assert back.status_code == 302 and back.headers["Location"] == "/settings"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example",
+                                    "javascript:alert(1)"])
+def test_next_never_leaves_the_site(app, site, client, target):
+    with app.app_context():
+        make_user(email="cy@example.org")
+    form = client.get("/login")
+    answer = submit(client, text(form), "/login", email="cy@example.org", password=PASSWORD,
+                    next=target)
+    assert answer.headers["Location"] == "/dashboard"
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(app, site, client):
+    with app.app_context():
+        make_user(email="di@example.org")
+    assert client.post("/login", data={"email": "di@example.org", "password": PASSWORD}).status_code == 400
+    assert client.get("/dashboard").status_code == 302  # not signed in
+
+
+def test_errors_stand_beside_their_fields_and_typed_values_stay(app, site, client):
+    form = client.get("/signup")
+    answer = submit(client, text(form), "/signup", email="not-an-address", password="short",
+                    display_name="Eve", timezone="Europe/Paris")
+    body = text(answer)
+    assert answer.status_code == 422
+    assert "There is a problem" in body and 'href="#email"' in body and 'href="#password"' in body
+    assert 'value="Eve"' in body and 'value="Europe/Paris" selected' in body
+    assert 'aria-invalid="true"' in body and "short" not in re.findall(r'value="([^"]*)"', body)
+
+
+def test_wrong_password_on_sign_in_says_so_without_telling_who_exists(app, site, client):
+    with app.app_context():
+        make_user(email="fa@example.org")
+    form = text(client.get("/login"))
+    known = submit(client, form, "/login", email="fa@example.org", password="wrong password!")
+    unknown = submit(client, form, "/login", email="nobody@example.org", password="wrong password!")
+    assert known.status_code == unknown.status_code == 401
+    assert "The email or the password is not right." in text(known)
+    assert text(known).replace("fa@example.org", "X") == text(unknown).replace("nobody@example.org", "X")
+
+
+def test_settings_change_zone_hour_and_mail_preferences(app, site, client):
+    with app.app_context():
+        user = make_user(email="gi@example.org")
+        user_id = user.id
+    submit(client, text(client.get("/login")), "/login", email="gi@example.org", password=PASSWORD)
+    page = text(client.get("/settings"))
+    for name in ("Name", "Time zone", "Reminder hour", "Reminder emails", "Badge emails",
+                 "Current password", "New password"):
+        assert f">{name}</label>" in page, name
+    saved = submit(client, page, "/settings", display_name="Gi", timezone="Asia/Tokyo",
+                   reminder_hour="9", badges="y")
+    assert saved.status_code == 302
+    assert "Your settings are saved." in text(client.get("/settings"))
+    with app.app_context():
+        from academy.accounts.models import User
+        from academy.extensions import db
+
+        user = db.session.get(User, user_id)
+        assert (user.timezone, user.reminder_hour, user.reminders_enabled,
+                user.badge_emails_enabled) == ("Asia/Tokyo", 9, False, True)
+    bad = submit(client, page, "/settings", display_name="Gi", timezone="Mars/Base",
+                 reminder_hour="99")
+    assert bad.status_code == 422 and 'href="#timezone"' in text(bad)
+    assert 'href="#reminder_hour"' in text(bad)
+
+
+def test_the_data_export_downloads_as_a_file(app, site, client):
+    with app.app_context():
+        make_user(email="ha@example.org")
+    submit(client, text(client.get("/login")), "/login", email="ha@example.org", password=PASSWORD)
+    export = client.get(links(text(client.get("/settings")))["Download my data"])
+    assert export.status_code == 200 and "attachment" in export.headers["Content-Disposition"]
+    assert export.get_json()["user"]["email"] == "ha@example.org"
+
+
+def test_an_unknown_track_is_a_404_page_not_json(app, site, client):
+    answer = client.get("/tracks/nope")
+    assert answer.status_code == 404 and answer.mimetype == "text/html"
+    assert client.get("/tracks/basics/nope").status_code == 404
+
+
+def test_a_signed_in_page_costs_at_most_three_statements(app, site, client):
+    with app.app_context():
+        make_user(email="io@example.org")
+    submit(client, text(client.get("/login")), "/login", email="io@example.org", password=PASSWORD)
+    submit(client, text(client.get("/tracks/basics")), "/tracks/basics/enroll")
+    for path in ("/tracks/basics/intro", "/tracks/basics", "/careers/data-career", "/"):
+        client.get(path)  # warms this process's catalog cache, as the first visitor does
+    # The session's user, then the learner's enrollments; the catalog comes from the cache.
+    for path in ("/tracks/basics/intro", "/tracks/basics", "/careers/data-career", "/"):
+        with statements(app) as sent:
+            assert client.get(path).status_code == 200
+        assert len(sent) <= 3, (path, [statement for _, statement in sent])
+    # The dashboard also reads the badges and the learning days of the streak: 4, one over.
+    with statements(app) as sent:
+        assert client.get("/dashboard").status_code == 200
+    assert len(sent) == 4, [statement for _, statement in sent]
+
+
+def test_admins_see_each_tracks_funnel_and_learners_do_not(app, site, client):
+    with app.app_context():
+        make_user(email="ja@example.org")
+        make_user(email="ko@example.org", is_admin=True)
+    submit(client, text(client.get("/login")), "/login", email="ja@example.org", password=PASSWORD)
+    submit(client, text(client.get("/tracks/basics")), "/tracks/basics/enroll")
+    submit(client, text(client.get("/tracks/basics/intro")), "/tracks/basics/intro/complete")
+    assert client.get("/admin").status_code == 403
+    submit(client, text(client.get("/dashboard")), "/logout")
+    submit(client, text(client.get("/login")), "/login", email="ko@example.org", password=PASSWORD)
+    page = text(client.get("/admin"))
+    assert "<svg" in page and "Funnel of Basics: Enrolled 1, Lesson intro 1, Lesson numbers 0" in page
+
+
+def test_the_api_docs_page_lists_every_operation_from_this_host(app, client):
+    page = client.get("/api/docs")
+    body = text(page)
+    assert page.status_code == 200 and "<script" not in body
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for path, item in spec["paths"].items():
+        for method in item:
+            if method in ("get", "post", "put", "patch", "delete"):
+                assert f"{method.upper()} {path}" in body
+    assert not [url for url in re.findall(r'(?:src|href)="([^"]+)"', body) if url.startswith("http")]
