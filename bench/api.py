@@ -10,7 +10,7 @@ from common import http_request, log
 from loadgen import run_python_load, run_wrk, write_requests
 from stack import Bench
 
-ENDPOINTS = ("catalog", "enrollments", "put")
+ENDPOINTS = ("catalog", "enrollments", "put", "lesson_page")
 
 
 def measure(bench: Bench) -> dict:
@@ -52,7 +52,19 @@ def measure(bench: Bench) -> dict:
              seed.token_secret("api", i), body) for i, j, _, _, lesson_id, _ in ref_part])
         return app_file, ref_file
 
+    # The lesson page, signed in (a Bearer token signs a page request in as the cookie does),
+    # beside a bare Jinja render of the same size.
+    lesson_lines = [("GET", f"/tracks/{slug}/{lesson_slug}", t, None)
+                    for t in tokens[:200] for track_id, slug in cat.tracks[:1]
+                    for _, lesson_slug, _ in cat.lessons[track_id]]
+    rng.shuffle(lesson_lines)
+    status, sample = http_request(bench.app_port, *lesson_lines[0][:3])
+    if status != 200:
+        raise RuntimeError(f"lesson page answered {status}: {sample[:300]!r}")
+    page_lines = [("GET", f"/ref/page?bytes={len(sample)}", None, None)]
     files = {
+        "lesson_page": (write_requests(wd / "lesson-page.tsv", lesson_lines),
+                        write_requests(wd / "ref-page.tsv", page_lines)),
         "catalog": (write_requests(wd / "catalog.tsv", catalog_lines),
                     write_requests(wd / "empty.tsv", empty_lines)),
         "enrollments": (write_requests(wd / "enrollments.tsv", enroll_lines),

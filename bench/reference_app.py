@@ -8,6 +8,8 @@
 - ``PUT /ref/completions/<enrollment_id>/<lesson_id>``: parses the JSON body, one upsert
   (INSERT ... ON CONFLICT DO NOTHING) and one count, one commit; the floor for
   ``PUT /api/v1/enrollments/<track>/lessons/<lesson>``.
+- ``GET /ref/page?bytes=N``: a Jinja template rendered to about N bytes of HTML, no database;
+  the floor for the lesson page ``GET /tracks/<track>/<lesson>`` (N is that page's size).
 
 Same database, same driver (psycopg 3 through a SQLAlchemy pool), same JSON provider.
 """
@@ -17,7 +19,7 @@ import hashlib
 import os
 from datetime import UTC, datetime
 
-from flask import Flask, abort, jsonify, request
+from flask import Flask, abort, jsonify, render_template_string, request
 from sqlalchemy import create_engine, text
 
 app = Flask(__name__)
@@ -38,6 +40,19 @@ _COUNT = text("SELECT count(*) FROM lesson_completion WHERE enrollment_id = :enr
 
 def _iso(value):
     return value.isoformat() + "Z" if value else None
+
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
+<body><main>{% for _ in range(count) %}<p>{{ text }}</p>
+{% endfor %}</main></body></html>"""
+_TEXT = "A paragraph of a lesson, escaped by Jinja like the real page's text. " * 2
+
+
+@app.get("/ref/page")
+def page():
+    size = request.args.get("bytes", type=int) or 10_000
+    return render_template_string(_PAGE, title="A lesson", text=_TEXT,
+                                  count=max(1, size // (len(_TEXT) + 8)))
 
 
 @app.get("/ref/empty")
