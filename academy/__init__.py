@@ -44,8 +44,9 @@ def register_extensions(app: Flask) -> None:
                      render_as_batch=True, compare_type=True)
     api.init_app(app)
     celery_init_app(app)
-    limiter.init_app(app)
+    # Before the limiter: a body too deep to parse is refused before its key functions read it.
     register_request_rules(app)
+    limiter.init_app(app)
     register_auth(app)
 
 

@@ -1,9 +1,11 @@
 """Request and response rules shared by every endpoint."""
 from __future__ import annotations
 
+import re
+
 from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.http import http_date
 
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -65,8 +67,26 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+# Deeper JSON than any request of ours needs is refused before anything parses it: the
+# parser recurses per level, and a RecursionError raised inside the rate limiter's key
+# function once moved a worker's limits onto per-process counters.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply arrays and objects nest in ``data`` (brackets inside strings not counted)."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", data)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def _require_json_body() -> None:
-    """Bodies sent to the API must be JSON; a form or text body is refused, not ignored."""
+    """Bodies sent to the API must be JSON; a form or text body is refused, not ignored; JSON
+    nested deeper than ``MAX_JSON_DEPTH`` is refused before anything reads it."""
     if (request.method not in _BODY_METHODS or not request.path.startswith("/api/")
             or request.routing_exception is not None):
         return
@@ -75,6 +95,8 @@ def _require_json_body() -> None:
     )
     if has_body and not request.is_json:
         raise UnsupportedMediaType("Send the request body as application/json.")
+    if has_body and json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
+        raise BadRequest(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):

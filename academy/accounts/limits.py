@@ -15,11 +15,18 @@ def _failed(response) -> bool:
 
 
 def _email_in_body() -> str:
-    """The account a request is about, so guesses spread over many IPs still add up."""
-    body = request.get_json(silent=True) if request.is_json else request.form
-    email = body.get("email") if isinstance(body, dict) else None
-    if isinstance(email, str) and email.strip():
-        return "email:" + email.strip().lower()[:320]
+    """The account a request is about, so guesses spread over many IPs still add up.
+
+    Never raises: Flask-Limiter takes any error in a key function for its storage being down
+    and moves the process onto in-memory counters, so whatever the body holds, a request that
+    names no readable address is counted by its IP."""
+    try:
+        body = request.get_json(silent=True) if request.is_json else request.form
+        email = body.get("email") if isinstance(body, dict) else None
+        if isinstance(email, str) and email.strip():
+            return "email:" + email.strip().lower()[:320]
+    except Exception:  # noqa: BLE001 - see the docstring
+        pass
     return "ip:" + get_remote_address()
 
 
