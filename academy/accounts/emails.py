@@ -18,9 +18,11 @@ def _link(path: str, **query: str) -> str:
 
 
 def verify_email(user, token: str) -> dict:
-    """Confirm the address: a link to ``/verify-email?token=…``, valid 48 hours."""
+    """Confirm the address: a link to ``/verify-email?token=…``, valid 48 hours.
+
+    No display name: anyone can register someone else's address, and the name they typed
+    (lines, a link) must not reach that person's inbox under our name."""
     return {
-        "display_name": user.display_name,
         "verify_url": _link("/verify-email", token=token),
         "expires_hours": VERIFY_EMAIL_HOURS,
     }

@@ -24,7 +24,7 @@ def test_verification_mail_links_to_verify_email_and_says_48_hours(ctx, smtp):
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     link = "http://academy.test/verify-email?token=abc.DEF-123_x"
-    assert "Hi Asha," in text and link in text and "expires in 48 hours" in text
+    assert "Hello," in text and "Asha" not in text and link in text and "expires in 48 hours" in text
     assert f'href="{link}"' in html and "48 hours" in html
     assert message["List-Unsubscribe"] is None and "nsubscribe" not in text + html
 
@@ -42,3 +42,21 @@ def test_password_reset_mail_links_to_reset_password_valid_one_hour(ctx, smtp):
     assert 'href="http://academy.test/reset-password?token=r3set"' in \
         message.get_body(("html",)).get_content()
     assert message["List-Unsubscribe"] is None
+
+
+def test_the_verification_mail_never_shows_the_name_a_stranger_typed(app, client):
+    from tests.helpers.mail import outbox
+
+    name = "Win a prize\nhttps://evil.example/claim"
+    answer = client.post("/api/v1/auth/register", json={
+        "email": "victim@example.org", "password": "a long enough secret", "display_name": name})
+    assert answer.status_code in (201, 422)
+    if answer.status_code == 422:  # a name with a line break may be refused outright
+        answer = client.post("/api/v1/auth/register", json={
+            "email": "victim@example.org", "password": "a long enough secret",
+            "display_name": "Win a prize https://evil.example/claim"})
+    assert answer.status_code == 201
+    with app.app_context():
+        mail = outbox(template="verify_email")[-1]
+    for body in (mail.subject, mail.text_body, mail.html_body):
+        assert "evil.example" not in body and "Win a prize" not in body

@@ -46,7 +46,8 @@ def test_relay_delivers_over_smtp_with_headers_and_both_parts(app, ctx, smtp):
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert "Hi Zoë," in text and "Hi Zoë," in html
+    assert "Hello," in text and "Hello," in html and "Zoë" not in text  # no unverified name
+    assert "— HireKit Academy" in text  # non-ASCII survives the trip (UTF-8)
     assert "http://academy.test/verify-email?token=token-1" in text
     assert 'href="http://academy.test/verify-email?token=token-1"' in html
     row, = outbox()
