@@ -29,9 +29,10 @@ def verify_email(user, token: str) -> dict:
 
 
 def password_reset(user, token: str) -> dict:
-    """Choose a new password: a link to ``/reset-password?token=…``, valid one hour."""
+    """Choose a new password: a link to ``/reset-password?token=…``, valid one hour. The name
+    only once the address is confirmed: until then it is whatever the registrant typed."""
     return {
-        "display_name": user.display_name,
+        "display_name": user.display_name if getattr(user, "email_verified", False) else "",
         "reset_url": _link("/reset-password", token=token),
         "expires_minutes": PASSWORD_RESET_MINUTES,
     }

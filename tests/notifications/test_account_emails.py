@@ -60,3 +60,14 @@ def test_the_verification_mail_never_shows_the_name_a_stranger_typed(app, client
         mail = outbox(template="verify_email")[-1]
     for body in (mail.subject, mail.text_body, mail.html_body):
         assert "evil.example" not in body and "Win a prize" not in body
+
+
+def test_a_reset_mail_to_an_unconfirmed_address_does_not_show_its_name(ctx, smtp):
+    server = smtp()
+    stranger = make_user(display_name="Click https://evil.example", verified=False)
+    owner = make_user(display_name="Asha", verified=True)
+    send("password_reset", password_reset(stranger, "t1"), stranger)
+    send("password_reset", password_reset(owner, "t2"), owner)
+    first, second = server.messages()
+    assert "evil.example" not in first.get_body(("plain",)).get_content()
+    assert "Hi Asha," in second.get_body(("plain",)).get_content()
