@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.http import http_date
@@ -54,6 +54,22 @@ _SECURITY_HEADERS = (
     # JSON answers are never rendered, so they can forbid everything outright.
     ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
 )
+
+
+# Answers about one learner: never stored by a shared cache, and keyed by who asked.
+_PRIVATE_PREFIXES = ("/api/v1/me", "/api/v1/enrollments", "/api/v1/auth/", "/api/v1/admin/",
+                     "/dashboard", "/settings", "/admin")
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _privacy_headers(response: Response) -> Response:
+    if request.path.startswith(_PRIVATE_PREFIXES):
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Authorization")
+        response.vary.add("Cookie")
+    if current_app.config.get("ACADEMY_ENV") == "production":
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
 
 
 def _security_headers(response: Response) -> Response:
@@ -122,14 +138,22 @@ class CookieSessionInterface(SecureCookieSessionInterface):
         return signer
 
     def save_session(self, app: Flask, session, response: Response) -> None:
+        # Flask-Login reads the session after every request (its remember-cookie check), which
+        # made Flask add Vary: Cookie to answers that never depended on it, such as the public
+        # catalog. An answer varies by cookie when it asked who the user is or changed the
+        # session.
+        consulted = "_login_user" in g or session.modified
         if not session and not session.modified:
-            if session.accessed:
+            if session.accessed and consulted:
                 response.vary.add("Cookie")
             return
         super().save_session(app, session, response)
+        if not consulted:
+            response.vary.discard("Cookie")
 
 
 def register_request_rules(app: Flask) -> None:
     app.session_interface = CookieSessionInterface()
     app.before_request(_require_json_body)
     app.after_request(_security_headers)
+    app.after_request(_privacy_headers)

@@ -38,3 +38,28 @@ def test_no_password_token_or_session_value_is_logged(app, catalog, caplog):
     logged = caplog.text + "".join(str(r.args) for r in caplog.records)
     for value in (PASSWORD, "Wrong-Secret-123", secret, secret[10:], session_cookie, learner.csrf):
         assert value not in logged
+
+
+def test_answers_about_a_learner_are_private_and_keyed_by_who_asked(app, catalog):
+    learner = signed_in(app)
+    for path in ("/api/v1/me", "/api/v1/me/export", "/api/v1/enrollments", "/api/v1/auth/csrf"):
+        response = learner.get(path)
+        assert response.headers["Cache-Control"] == "private, no-store", path
+        assert {"Authorization", "Cookie"} <= set(response.vary), path
+    assert app.test_client().get("/api/v1/me").headers["Cache-Control"] == "private, no-store"
+
+
+def test_the_public_catalog_does_not_vary_by_cookie_even_for_a_signed_in_learner(app, catalog):
+    learner = signed_in(app)
+    for client in (app.test_client(), learner):
+        for path in ("/api/v1/tracks", "/api/v1/tracks/basics", "/api/v1/tracks/basics/lessons/intro"):
+            response = client.get(path)
+            assert response.status_code == 200
+            assert "Cookie" not in response.vary, (path, response.headers.get("Vary"))
+            assert "private" not in response.headers.get("Cache-Control", "")
+
+
+def test_production_sends_strict_transport_security(app_factory, catalog):
+    production = app_factory(ACADEMY_ENV="production").test_client()
+    assert production.get("/healthz").headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "Strict-Transport-Security" not in app_factory().test_client().get("/healthz").headers
