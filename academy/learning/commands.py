@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 import click
 from flask.cli import AppGroup
 
+from ..timeutil import utcnow
 from . import reminders
 
 reminders_cli = AppGroup("reminders", help="Inactivity reminders.")
@@ -27,7 +28,14 @@ def _instant(value: str | None) -> datetime | None:
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; change nothing.")
 def run(now, dry_run):
     """Run one reminder sweep, the same code beat runs every 15 minutes."""
-    sent = reminders.sweep(_instant(now), dry_run=dry_run)
+    instant = _instant(now) or utcnow()
+    sent = reminders.sweep(instant, dry_run=dry_run)
     for reminder in sent:
         click.echo(("would send " if dry_run else "sent ") + str(reminder))
     click.echo(f"{len(sent)} reminder(s) {'would be ' if dry_run else ''}sent")
+    if dry_run:
+        lines, total = reminders.explain(instant, sent)
+        for line in lines:
+            click.echo(f"skipped {line}")
+        if total > len(lines):
+            click.echo(f"... and {total - len(lines)} more learner(s) with no reminder due")

@@ -21,10 +21,11 @@ from ..accounts.models import User
 from ..catalog.models import Lesson, Track
 from ..dbutil import locks_rows
 from ..extensions import db
+from ..notifications.models import OutboxMessage
 from ..notifications.service import queue_mail
 from ..timeutil import utcnow
 from .models import Enrollment, EnrollmentStatus
-from .schedule import STAGE_DAYS, UTC, aligned, due_at, send_hour
+from .schedule import QUIET_FROM, QUIET_UNTIL, STAGE_DAYS, UTC, aligned, due_at, send_hour
 from .service import progress_of
 
 log = logging.getLogger(__name__)
@@ -235,3 +236,55 @@ def reminder_mail(user: User, items: list[dict]) -> dict:
                   for item in items],
         "longest_idle": max(item["idle_days"] for item in items),
     }
+
+
+# -- explaining a dry run ------------------------------------------------------------------------
+
+EXPLAIN_LIMIT = 50
+
+
+def explain(now: datetime, sent: list[Reminder], limit: int = EXPLAIN_LIMIT) -> tuple[list[str], int]:
+    """Why each other learner with an active enrollment gets no reminder at ``now``.
+
+    For ``reminders run --dry-run``: the first ``limit`` lines and how many learners there are
+    in all. Reads every active enrollment, which the sweep itself never does."""
+    skip = {reminder.user_id for reminder in sent}
+    by_user: dict[int, tuple[User, list[Enrollment]]] = {}
+    for enrollment, user in db.session.execute(
+            select(Enrollment, User).join(User, User.id == Enrollment.user_id)
+            .where(Enrollment.status == EnrollmentStatus.active).order_by(User.id)):
+        if user.id not in skip:
+            by_user.setdefault(user.id, (user, []))[1].append(enrollment)
+    lines = []
+    for user, enrollments in list(by_user.values())[:limit]:
+        local = now.replace(tzinfo=UTC).astimezone(ZoneInfo(user.timezone))
+        key = f"reminder:{user.id}:{local.date().isoformat()}"
+        lines.append(f"{user.email or f'learner {user.id}'}: " + _reason(
+            user, enrollments, now, local,
+            mailed=db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key))))
+    return lines, len(by_user)
+
+
+def _reason(user: User, enrollments: list[Enrollment], now: datetime, local: datetime,
+            mailed) -> str:
+    if user.erased_at is not None or user.email is None:
+        return "account erased"
+    if not user.reminders_enabled:
+        return "reminder emails are turned off"
+    if user.email_verified_at is None:
+        return "address not confirmed yet"
+    if mailed:
+        return f"already mailed today ({local.date().isoformat()} local)"
+    hour = send_hour(user)
+    quiet = (f"; reminder hour {user.reminder_hour:02d}:00 is in the quiet hours "
+             f"({QUIET_FROM:02d}:00-{QUIET_UNTIL:02d}:00), so {hour:02d}:00"
+             if user.reminder_hour != hour else "")
+    pending = [e.next_reminder_at for e in enrollments if e.next_reminder_at is not None]
+    if not pending:
+        return "reminders paused after the third; they restart when the learner is active"
+    due = min(pending)
+    if due > now:
+        when = due.replace(tzinfo=UTC).astimezone(ZoneInfo(user.timezone))
+        return f"not due yet: due {when:%Y-%m-%d %H:%M} local ({user.timezone}){quiet}"
+    return (f"due, but sent at {hour:02d}:00 local and it is {local:%H:%M} there "
+            f"({user.timezone}){quiet}")

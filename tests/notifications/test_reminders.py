@@ -175,3 +175,22 @@ def test_a_sweep_that_finds_another_running_leaves_the_learners_to_it(app, catal
     assert "1 reminder(s) sent" in sweep(app, when)
     [mail] = reminders(database)
     assert mail.subject == "2 tracks are waiting for you"
+
+
+def test_a_dry_run_says_why_each_other_learner_gets_nothing(app, catalog, database):
+    late = active_learner(app, utc("2026-09-01T10:00:00Z"))
+    quiet = active_learner(app, utc("2026-09-01T10:00:00Z"), reminder_hour=23)
+    early = active_learner(app, utc("2026-09-03T10:00:00Z"))
+    unconfirmed = active_learner(app, utc("2026-09-01T10:00:00Z"), verified=False)
+    # An hour after the learners' 18:00: nothing is sent, and each line says why.
+    out = sweep(app, utc("2026-09-04T19:00:00Z"), "--dry-run")
+    assert "0 reminder(s) would be sent" in out
+    assert f"skipped {late.email}: due, but sent at 18:00 local and it is 19:00 there (UTC)" in out
+    assert (f"skipped {quiet.email}: not due yet: due 2026-09-04 20:00 local (UTC); reminder "
+            "hour 23:00 is in the quiet hours (21:00-08:00), so 20:00") in out
+    assert f"skipped {early.email}: not due yet: due 2026-09-06 18:00 local (UTC)" in out
+    assert f"skipped {unconfirmed.email}: address not confirmed yet" in out
+    # Once mailed, a second look the same evening says so.
+    assert "1 reminder(s) sent" in sweep(app, utc("2026-09-04T18:00:00Z"))
+    again = sweep(app, utc("2026-09-04T18:30:00Z"), "--dry-run")
+    assert f"skipped {late.email}: already mailed today (2026-09-04 local)" in again
