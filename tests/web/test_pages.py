@@ -224,3 +224,36 @@ def test_the_api_docs_page_lists_every_operation_from_this_host(app, client):
             if method in ("get", "post", "put", "patch", "delete"):
                 assert f"{method.upper()} {path}" in body
     assert not [url for url in re.findall(r'(?:src|href)="([^"]+)"', body) if url.startswith("http")]
+
+
+def test_deleting_the_account_needs_the_password_then_signs_out_for_good(app, site, client):
+    with app.app_context():
+        make_user(email="lu@example.org")
+    submit(client, text(client.get("/login")), "/login", email="lu@example.org", password=PASSWORD)
+    page = text(client.get("/settings"))
+    wrong = submit(client, page, "/settings/delete", password="not my password")
+    assert wrong.status_code == 422 and 'href="#password"' in text(wrong)
+    assert client.get("/dashboard").status_code == 200  # still signed in, nothing erased
+    gone = submit(client, page, "/settings/delete", password=PASSWORD)
+    assert gone.status_code == 302 and gone.headers["Location"] == "/"
+    assert client.get("/dashboard").status_code == 302
+    again = submit(client, text(client.get("/login")), "/login", email="lu@example.org",
+                   password=PASSWORD)
+    assert again.status_code == 401
+
+
+def test_changing_the_password_keeps_this_session_and_ends_the_others(app, site, client):
+    with app.app_context():
+        make_user(email="mo@example.org")
+    other = app.test_client()
+    for browser in (client, other):
+        submit(browser, text(browser.get("/login")), "/login", email="mo@example.org",
+               password=PASSWORD)
+    page = text(client.get("/settings"))
+    short = submit(client, page, "/settings/password", current_password=PASSWORD, new_password="short")
+    assert short.status_code == 422 and 'href="#new_password"' in text(short)
+    changed = submit(client, page, "/settings/password", current_password=PASSWORD,
+                     new_password="a brand new long secret")
+    assert changed.status_code == 302
+    assert client.get("/dashboard").status_code == 200
+    assert other.get("/dashboard").status_code == 302
