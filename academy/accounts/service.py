@@ -18,7 +18,7 @@ from ..timeutil import utcnow
 from . import emails
 from .auth import hash_token
 from .models import AccessToken, User
-from .passwords import hash_password, needs_rehash, verify_password
+from .passwords import hash_password, needs_rehash, password_problem, verify_password
 
 VERIFY_MAX_AGE = 48 * 3600
 RESET_MAX_AGE = 3600
@@ -191,6 +191,19 @@ def update_profile(user: User, changes: dict) -> User:
 def change_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     end_other_sessions(user)
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """A learner's own change: the current password proves it is them, the new one must be
+    acceptable; every session, remember cookie and token ends (the caller signs this one in
+    again). ``Invalid`` names the field that is wrong."""
+    if not verify_password(user.password_hash, current):
+        raise Invalid("The current password is not right.",
+                      errors={"current_password": ["The current password is not right."]})
+    problem = password_problem(new)
+    if problem:
+        raise Invalid(problem, errors={"new_password": [problem]})
+    change_password(user, new)
 
 
 def promote(email: str) -> User:

@@ -148,20 +148,21 @@ def track_slug_of(badge_class: BadgeClass) -> str | None:
     return db.session.scalar(select(Track.slug).where(Track.id == badge_class.track_id))
 
 
+def _awards(user_id: int, limit: int, offset: int = 0):
+    return db.session.execute(
+        select(BadgeAward, BadgeClass).join(BadgeClass).where(BadgeAward.user_id == user_id)
+        .order_by(BadgeAward.issued_at, BadgeAward.id).limit(limit).offset(offset)).all()
+
+
 def awards_of(user_id: int, page: int, per_page: int):
-    query = select(BadgeAward, BadgeClass).join(BadgeClass).where(BadgeAward.user_id == user_id)
     total = db.session.scalar(select(func.count()).select_from(BadgeAward)
                               .where(BadgeAward.user_id == user_id))
-    rows = db.session.execute(query.order_by(BadgeAward.issued_at, BadgeAward.id)
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    return rows, total
+    return _awards(user_id, per_page, (page - 1) * per_page), total
 
 
 def all_awards_of(user_id: int, limit: int = 100):
     """The learner's awards with their classes, oldest first, in one statement (the dashboard)."""
-    return db.session.execute(
-        select(BadgeAward, BadgeClass).join(BadgeClass).where(BadgeAward.user_id == user_id)
-        .order_by(BadgeAward.issued_at, BadgeAward.id).limit(limit)).all()
+    return _awards(user_id, limit)
 
 
 def revoke(public_id: str, reason: str) -> tuple[BadgeAward, BadgeClass]:

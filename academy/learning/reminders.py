@@ -247,26 +247,31 @@ def explain(now: datetime, sent: list[Reminder], limit: int = EXPLAIN_LIMIT) -> 
     """Why each other learner with an active enrollment gets no reminder at ``now``.
 
     For ``reminders run --dry-run``: the first ``limit`` lines and how many learners there are
-    in all. Reads every active enrollment, which the sweep itself never does."""
-    skip = {reminder.user_id for reminder in sent}
+    in all. Three statements whatever the number of learners: the count, the first ``limit``
+    learners' active enrollments, and which of them were mailed today."""
+    skip = [reminder.user_id for reminder in sent]
+    learners = (select(Enrollment.user_id).where(Enrollment.status == EnrollmentStatus.active,
+                                                 Enrollment.user_id.not_in(skip)).distinct())
+    total = db.session.scalar(select(func.count()).select_from(learners.subquery()))
+    first = learners.order_by(Enrollment.user_id).limit(limit).scalar_subquery()
     by_user: dict[int, tuple[User, list[Enrollment]]] = {}
     for enrollment, user in db.session.execute(
             select(Enrollment, User).join(User, User.id == Enrollment.user_id)
-            .where(Enrollment.status == EnrollmentStatus.active).order_by(User.id)):
-        if user.id not in skip:
-            by_user.setdefault(user.id, (user, []))[1].append(enrollment)
-    lines = []
-    for user, enrollments in list(by_user.values())[:limit]:
-        local = now.replace(tzinfo=UTC).astimezone(ZoneInfo(user.timezone))
-        key = f"reminder:{user.id}:{local.date().isoformat()}"
-        lines.append(f"{user.email or f'learner {user.id}'}: " + _reason(
-            user, enrollments, now, local,
-            mailed=db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key))))
-    return lines, len(by_user)
+            .where(Enrollment.status == EnrollmentStatus.active, Enrollment.user_id.in_(first))
+            .order_by(User.id)):
+        by_user.setdefault(user.id, (user, []))[1].append(enrollment)
+    local = {user.id: now.replace(tzinfo=UTC).astimezone(ZoneInfo(user.timezone))
+             for user, _ in by_user.values()}
+    keys = {f"reminder:{user_id}:{when.date().isoformat()}": user_id for user_id, when in local.items()}
+    mailed = {keys[key] for key in db.session.scalars(
+        select(OutboxMessage.key).where(OutboxMessage.key.in_(list(keys))))}
+    return [f"{user.email or f'learner {user.id}'}: "
+            + _reason(user, enrollments, now, local[user.id], mailed=user.id in mailed)
+            for user, enrollments in by_user.values()], total
 
 
 def _reason(user: User, enrollments: list[Enrollment], now: datetime, local: datetime,
-            mailed) -> str:
+            mailed: bool) -> str:
     if user.erased_at is not None or user.email is None:
         return "account erased"
     if not user.reminders_enabled:

@@ -5,7 +5,7 @@ One blueprint, ``web``, with its routes in a module per area, its templates in
 loads input, a service does the work, a template renders. This package sits above every domain
 and no domain imports it.
 """
-from flask import Blueprint
+from flask import Blueprint, request
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")
@@ -30,7 +30,5 @@ _TOKEN_FORMS = {"web.verify_email", "web.reset_password", "web.unsubscribe"}
 
 @bp.before_request
 def _check_csrf() -> None:
-    from flask import request
-
     if request.endpoint not in _TOKEN_FORMS:
         guard.check_csrf()

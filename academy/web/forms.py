@@ -4,7 +4,16 @@ from __future__ import annotations
 from functools import cache
 from zoneinfo import available_timezones
 
+from marshmallow import fields, validate
+
+from ..accounts.schemas import ProfilePatchSchema
 from ..errors import flatten_messages
+
+
+class SettingsForm(ProfilePatchSchema):
+    """The settings form: the API's profile rules, with the hour as a form sends it ("9")."""
+
+    reminder_hour = fields.Integer(validate=validate.Range(min=0, max=23))
 
 
 def field_errors(messages) -> dict[str, str]:

@@ -43,10 +43,10 @@ def signed_in(view):
 
 
 def admin_only(view):
+    """The page is for administrators: anyone else signed in gets 403."""
+    @signed_in
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
         if not current_user.is_admin:
             abort(403)
         return view(*args, **kwargs)

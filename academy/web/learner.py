@@ -7,15 +7,13 @@ from marshmallow import ValidationError
 
 from ..accounts import limits, service
 from ..accounts.export import export
-from ..accounts.passwords import password_problem, verify_password
-from ..accounts.schemas import ProfilePatchSchema
 from ..badges import documents
 from ..badges import service as badges
 from ..errors import Invalid
 from ..extensions import db
 from ..learning import service as learning
 from . import bp
-from .forms import field_errors, zone_options
+from .forms import SettingsForm, field_errors, zone_options
 from .guard import signed_in
 from .render import page
 
@@ -54,18 +52,14 @@ def save_settings():
     values = {"display_name": form.get("display_name", ""), "timezone": form.get("timezone", ""),
               "reminder_hour": form.get("reminder_hour", ""),
               "reminders": form.get("reminders") == "y", "badges": form.get("badges") == "y"}
-    hour = values["reminder_hour"]
     try:
-        changes = ProfilePatchSchema().load({
+        changes = SettingsForm().load({
             "display_name": values["display_name"], "timezone": values["timezone"],
-            "reminder_hour": int(hour) if hour.isdigit() and len(hour) <= 2 else -1,
+            "reminder_hour": values["reminder_hour"],
             "email_preferences": {"reminders": values["reminders"], "badges": values["badges"]},
         })
     except ValidationError as exc:
-        errors = field_errors(exc.messages)
-        errors = {("reminder_hour" if key.startswith("reminder_hour") else key): message
-                  for key, message in errors.items()}
-        return _settings_page(values, errors, 422)
+        return _settings_page(values, field_errors(exc.messages), 422)
     service.update_profile(current_user, changes)
     db.session.commit()
     flash("Your settings are saved.", "success")
@@ -76,16 +70,12 @@ def save_settings():
 @signed_in
 @limits.verification
 def change_password():
-    current, new = request.form.get("current_password", ""), request.form.get("new_password", "")
-    errors = {}
-    if not verify_password(current_user.password_hash, current):
-        errors["current_password"] = "The current password is not right."
-    elif problem := password_problem(new):
-        errors["new_password"] = problem
-    if errors:
-        return _settings_page(errors=errors, status=422)
     user = current_user._get_current_object()
-    service.change_password(user, new)
+    try:
+        service.change_own_password(user, request.form.get("current_password", ""),
+                                    request.form.get("new_password", ""))
+    except Invalid as exc:
+        return _settings_page(errors=field_errors(exc.errors), status=422)
     db.session.commit()
     # Every other session ended with the old password; this one starts anew.
     session.clear()
@@ -100,7 +90,6 @@ def download_export():
     response = current_app.response_class(json.dumps(export(current_user), indent=2),
                                           mimetype="application/json")
     response.headers["Content-Disposition"] = 'attachment; filename="hirekit-academy-data.json"'
-    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -47,14 +47,9 @@ def test_password_reset_mail_links_to_reset_password_valid_one_hour(ctx, smtp):
 def test_the_verification_mail_never_shows_the_name_a_stranger_typed(app, client):
     from tests.helpers.mail import outbox
 
-    name = "Win a prize\nhttps://evil.example/claim"
     answer = client.post("/api/v1/auth/register", json={
-        "email": "victim@example.org", "password": "a long enough secret", "display_name": name})
-    assert answer.status_code in (201, 422)
-    if answer.status_code == 422:  # a name with a line break may be refused outright
-        answer = client.post("/api/v1/auth/register", json={
-            "email": "victim@example.org", "password": "a long enough secret",
-            "display_name": "Win a prize https://evil.example/claim"})
+        "email": "victim@example.org", "password": "a long enough secret",
+        "display_name": "Win a prize at https://evil.example/claim"})
     assert answer.status_code == 201
     with app.app_context():
         mail = outbox(template="verify_email")[-1]
