@@ -4,8 +4,10 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import event, func, select
@@ -208,11 +210,20 @@ def _track_summaries(*criteria, page: int = 1, per_page: int | None = None) -> l
 
 
 def list_tracks(career: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
+    """A page of GET /tracks; a career no current track joins lists nothing, without a query."""
+    if career and career not in track_careers():
+        return [], 0
     criteria = [Track.career == career] if career else []
     items = _track_summaries(*criteria, page=page, per_page=per_page)
     total = db.session.scalar(
         select(func.count()).select_from(Track).where(Track.retired_at.is_(None), *criteria))
     return items, total
+
+
+def track_careers() -> frozenset[str]:
+    """The careers that current tracks join, from the catalog cache."""
+    return cached(("track-careers",), lambda: frozenset(db.session.scalars(
+        select(Track.career).where(Track.retired_at.is_(None)).distinct())))
 
 
 def _track_summary(track: Track, lesson_count, minutes, badge: BadgeClass | None) -> dict:
@@ -310,8 +321,15 @@ def lesson_detail(track_slug: str, lesson_slug: str) -> dict:
 # and when the catalog's version (newest change and row counts of its four tables) differs
 # from the one it was built under, which is looked up at most every CACHE_SECONDS: another
 # process's sync is seen within that long.
+#
+# Its keys come from request URLs, which anyone may vary, so it is bounded twice: an answer
+# that names nothing in the catalog (a 404, an unknown career's empty list, a page past the
+# end) is built each time and never kept (``Transient``), which bounds the keys by the content;
+# and the least recently used entry goes once CACHE_MAX_ENTRIES are held, a hard limit whatever
+# the content and the query strings.
 
 CACHE_SECONDS = 1.0
+CACHE_MAX_ENTRIES = 4096
 _CATALOG_WRITE = re.compile(
     r'^\s*(?:(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(?:career|track|lesson|badge_class)"?[\s(]'
     r"|TRUNCATE\b[^;]*\b(?:career|track|lesson|badge_class)\b)", re.IGNORECASE)
@@ -330,9 +348,17 @@ def _forget_on_catalog_write(conn, cursor, statement, parameters, context, execu
         invalidate()
 
 
+@dataclass(frozen=True, slots=True)
+class Transient:
+    """A value ``cached`` hands back without keeping it: ``build`` returns it for an answer
+    whose key names nothing in the catalog, since such keys are as many as clients care to send."""
+
+    value: object
+
+
 class _Cache:
     def __init__(self) -> None:
-        self.values: dict = {}
+        self.values: OrderedDict = OrderedDict()  # least recently used first
         self.generation = -1
         self.version = None
         self.checked = float("-inf")
@@ -350,7 +376,8 @@ def _version() -> tuple:
 
 def cached(key, build: Callable[[], object]):
     """``build()``'s value for ``key``, from this process's catalog cache when still current.
-    Only successful answers are kept: ``build`` raising (a 404) caches nothing."""
+    Only successful answers are kept: ``build`` raising (a 404) caches nothing, and neither does
+    it returning a ``Transient``, whose value is returned. At most CACHE_MAX_ENTRIES are kept."""
     cache = current_app.extensions.get("academy.catalog_cache")
     if cache is None:
         cache = current_app.extensions.setdefault("academy.catalog_cache", _Cache())
@@ -360,18 +387,30 @@ def cached(key, build: Callable[[], object]):
         version = _version()
         with cache.lock:
             if cache.generation != generation or cache.version != version:
-                cache.values = {}
+                cache.values = OrderedDict()
             cache.generation, cache.version, cache.checked = generation, version, now
     values = cache.values
-    try:
-        return values[key]
-    except KeyError:
-        pass
+    with cache.lock:
+        if key in values:
+            values.move_to_end(key)
+            return values[key]
     value = build()
-    # Kept only if nothing changed while it was built; otherwise the next call rebuilds it.
-    if _generation == generation and cache.values is values:
-        values[key] = value
+    if isinstance(value, Transient):
+        return value.value
+    with cache.lock:
+        # Kept only if nothing changed while it was built; otherwise the next call rebuilds it.
+        if _generation == generation and cache.values is values:
+            values[key] = value
+            values.move_to_end(key)
+            while len(values) > CACHE_MAX_ENTRIES:
+                values.popitem(last=False)
     return value
+
+
+def cache_size() -> int:
+    """How many answers this process's catalog cache holds now."""
+    cache = current_app.extensions.get("academy.catalog_cache")
+    return len(cache.values) if cache is not None else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,23 +420,26 @@ class LessonRef:
     id: int
     slug: str
     content_hash: str
+    created_at: datetime  # when a sync first added it: later than a completion, it is new
 
 
 @dataclass(frozen=True, slots=True)
 class TrackRef:
-    """A current track as learning reads it: identity, title and its current lessons in order."""
+    """A current track as learning reads it: identity, title, its current lessons in order and
+    the slugs of the tracks it builds on."""
 
     id: int
     slug: str
     title: str
     lessons: tuple[LessonRef, ...]
+    prerequisites: tuple[str, ...] = ()
 
 
 def current_lesson_refs(track_id: int) -> tuple[LessonRef, ...]:
     """The track's current lessons in order, from the catalog cache."""
     return cached(("lesson-refs", track_id), lambda: tuple(
         LessonRef(*row) for row in db.session.execute(
-            select(Lesson.id, Lesson.slug, Lesson.content_hash)
+            select(Lesson.id, Lesson.slug, Lesson.content_hash, Lesson.created_at)
             .where(Lesson.track_id == track_id, Lesson.retired_at.is_(None))
             .order_by(Lesson.position))))
 
@@ -405,10 +447,12 @@ def current_lesson_refs(track_id: int) -> tuple[LessonRef, ...]:
 def track_ref(slug: str) -> TrackRef:
     """A current track by slug, from the catalog cache; NotFound as ``get_track``."""
     def build() -> TrackRef:
-        row = db.session.execute(select(Track.id, Track.slug, Track.title).where(
-            Track.slug == slug, Track.retired_at.is_(None))).first()
+        row = db.session.execute(
+            select(Track.id, Track.slug, Track.title, Track.prerequisites).where(
+                Track.slug == slug, Track.retired_at.is_(None))).first()
         if row is None:
             raise NotFound(f"There is no track {slug!r}.")
-        return TrackRef(row.id, row.slug, row.title, current_lesson_refs(row.id))
+        return TrackRef(row.id, row.slug, row.title, current_lesson_refs(row.id),
+                        tuple(row.prerequisites or ()))
 
     return cached(("track-ref", slug), build)

@@ -18,14 +18,23 @@ from .schemas import (
 bp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Careers, tracks and lessons")
 
 
-def _answer(key, build):
-    """A 200 JSON answer whose bytes and ETag come from the catalog cache (``service.cached``)."""
+def _answer(key, build, keep=None):
+    """A 200 JSON answer whose bytes and ETag come from the catalog cache (``service.cached``);
+    with ``keep``, only answers for which ``keep(answer)`` is true are kept there."""
     def render():
-        body = jsonify(build()).get_data()
-        return body, generate_etag(body)
+        answer = build()
+        body = jsonify(answer).get_data()
+        rendered = body, generate_etag(body)
+        return rendered if keep is None or keep(answer) else service.Transient(rendered)
 
     body, etag = service.cached(key, render)
     return conditional(current_app.response_class(body, mimetype="application/json"), etag)
+
+
+def _lists_something(page: dict) -> bool:
+    """A list page worth keeping: an empty one (an unknown career, a page past the end) has as
+    many URLs as anyone sends, so it is built each time instead."""
+    return bool(page["items"])
 
 
 @bp.route("/careers")
@@ -37,7 +46,7 @@ def list_careers(page=1, per_page=20):
         items, total = service.list_careers(page, per_page)
         return CareerPageSchema().dump({"items": items, "total": total})
 
-    return _answer(("careers", page, per_page), build)
+    return _answer(("careers", page, per_page), build, keep=_lists_something)
 
 
 @bp.route("/careers/<slug>")
@@ -56,7 +65,7 @@ def list_tracks(career=None, page=1, per_page=20):
         items, total = service.list_tracks(career, page, per_page)
         return TrackPageSchema().dump({"items": items, "total": total})
 
-    return _answer(("tracks", career, page, per_page), build)
+    return _answer(("tracks", career or None, page, per_page), build, keep=_lists_something)
 
 
 @bp.route("/tracks/<slug>")
