@@ -1,4 +1,5 @@
-"""The mail outbox: one row per message, written in the transaction that causes it."""
+"""The mail outbox (one row per message, written in the transaction that causes it) and the
+unsubscribe tokens its links carry."""
 from __future__ import annotations
 
 import enum
@@ -66,3 +67,26 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class UnsubscribeToken(db.Model):
+    """The one-click unsubscribe link of one mail: only a hash of the value in its URL is kept.
+
+    See ``service.make_unsubscribe_token`` for the choices (one per mail, 180 days, opaque).
+    """
+
+    __tablename__ = "unsubscribe_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 hex of the URL's value: 192 random bits, so a fast hash suffices and the lookup is
+    # exact; a copy of the table hands out no working link.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Erasure deletes the rows (``service.forget_user``); CASCADE only covers a deleted user row.
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    # The mail preference it turns off: ``reminders`` or ``badges``.
+    preference: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last one-click POST (a confirm page's GET changes nothing, so it does not count).
+    last_used_at: Mapped[datetime | None]

@@ -7,21 +7,23 @@ to turn the preference off.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
+from datetime import timedelta
 from email.utils import make_msgid
 from pathlib import Path
 
 from flask import current_app
-from itsdangerous import BadData, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 
 from ..dbutil import call_after_commit, dialect_insert
 from ..errors import NotFound
 from ..extensions import db
 from ..signals import unsubscribed
 from ..timeutil import isoformat, utcnow
-from .models import MailCategory, MailStatus, OutboxMessage
+from .models import MailCategory, MailStatus, OutboxMessage, UnsubscribeToken
 from .transport import envelope_sender
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,6 @@ log = logging.getLogger(__name__)
 # The mail preferences a List-Unsubscribe link can turn off (accounts keeps their values).
 PREFERENCES = ("reminders", "badges")
 _PREFERENCE_OF_CATEGORY = {MailCategory.reminder: "reminders", MailCategory.badge: "badges"}
-_UNSUBSCRIBE_SALT = "academy.notifications.unsubscribe"
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates" / "email"),
@@ -44,7 +45,7 @@ _templates = Environment(
 
 
 class InvalidUnsubscribeToken(NotFound):
-    """The link was not made by us (or was mangled in transit)."""
+    """The link is unknown (not ours, mangled in transit, its account erased) or expired."""
 
 
 def render_mail(name: str, context: dict) -> tuple[str, str, str]:
@@ -66,8 +67,9 @@ def queue_mail(name: str, to: str, context: dict, *, key: str, user_id: int | No
     ``key`` makes it exactly-once: if a row with this key exists (whatever its status) nothing
     is added and None is returned. ``category`` is ``account``, ``reminder`` or ``badge``; the
     last two carry List-Unsubscribe headers turning off ``unsubscribe`` (``reminders`` or
-    ``badges``, by default the one matching the category) for ``user_id``. Delivery is
-    enqueued only once the caller's transaction commits.
+    ``badges``, by default the one matching the category) for ``user_id``, through a token
+    of this mail's own (see ``make_unsubscribe_token``). Delivery is enqueued only once the
+    caller's transaction commits.
     """
     if not to or "@" not in to:
         raise ValueError("queue_mail needs an address (an erased account has none)")
@@ -81,7 +83,10 @@ def queue_mail(name: str, to: str, context: dict, *, key: str, user_id: int | No
         if user_id is None:
             raise ValueError(f"{category.value} mail needs user_id for its unsubscribe link")
         preference = unsubscribe or _PREFERENCE_OF_CATEGORY[category]
-        unsubscribe_url = unsubscribe_url_for(user_id, preference)
+        _check_preference(preference)
+        # Stored below only if this mail is added: a duplicate key leaves no token behind.
+        unsubscribe_token = secrets.token_urlsafe(24)
+        unsubscribe_url = _unsubscribe_url(unsubscribe_token)
         headers = {
             "List-Unsubscribe": f"<{unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -99,6 +104,8 @@ def queue_mail(name: str, to: str, context: dict, *, key: str, user_id: int | No
     )
     message = session.scalars(statement).first()
     if message is not None:
+        if unsubscribe_url is not None:
+            _store_unsubscribe_token(unsubscribe_token, user_id, preference)
         relay_after_commit()
     return message
 
@@ -126,38 +133,78 @@ def _publish_relay() -> None:
 
 # -- unsubscribe ---------------------------------------------------------------------------------
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_UNSUBSCRIBE_SALT)
+UNSUBSCRIBE_TOKEN_LIFETIME = timedelta(days=180)
+
+
+def _hash_token(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _check_preference(category: str) -> None:
+    if category not in PREFERENCES:
+        raise ValueError(f"unknown unsubscribe category {category!r}")
+
+
+def _store_unsubscribe_token(value: str, user_id: int, category: str) -> None:
+    db.session.execute(insert(UnsubscribeToken).values(
+        token_hash=_hash_token(value), user_id=user_id, preference=category, created_at=utcnow()))
+
+
+def _unsubscribe_url(value: str) -> str:
+    return f"{current_app.config['BASE_URL']}/unsubscribe/{value}"
 
 
 def make_unsubscribe_token(user_id: int, category: str) -> str:
-    """A signed token naming (user, ``reminders`` | ``badges``); it never expires, as links in
-    old mail must keep working."""
-    if category not in PREFERENCES:
-        raise ValueError(f"unknown unsubscribe category {category!r}")
-    return _serializer().dumps([int(user_id), category])
+    """A new random token turning off ``category`` (``reminders`` | ``badges``) for the user.
+
+    The link is an opaque random value, not a signed payload: nothing in it names the learner,
+    so an access log or a forwarded mail that shows it shows no user id. The choices:
+
+    - One token per mail, made by ``queue_mail`` when the mail is queued. A mail is rendered
+      once and then sent as stored, with the same Message-ID, on every retry, so its link is
+      stable across retries; a mail that is not added (its key exists) leaves no token behind.
+    - Only the value's SHA-256 is stored, so a copy of ``unsubscribe_token`` unsubscribes no
+      one (the rendered mail in ``outbox_message`` holds its link, as it must to be sent).
+    - A token works for ``UNSUBSCRIBE_TOKEN_LIFETIME`` (180 days) from its creation, however
+      often it is used, so someone reading an old mail can still follow it; after that, or
+      when unknown, the page says the link is not valid and links to the settings page.
+    - Erasing the account deletes its tokens (``forget_user``).
+    - The signed (user, category) tokens of before are not read: the product had not launched.
+
+    Flushes (the row is written at once), never commits.
+    """
+    _check_preference(category)
+    value = secrets.token_urlsafe(24)
+    _store_unsubscribe_token(value, user_id, category)
+    return value
 
 
 def unsubscribe_url_for(user_id: int, category: str) -> str:
-    base = current_app.config["BASE_URL"]
-    return f"{base}/unsubscribe/{make_unsubscribe_token(user_id, category)}"
+    """The absolute link of a new token (see ``make_unsubscribe_token``)."""
+    return _unsubscribe_url(make_unsubscribe_token(user_id, category))
+
+
+def _find_token(value: str) -> UnsubscribeToken:
+    row = db.session.scalar(select(UnsubscribeToken)
+                            .where(UnsubscribeToken.token_hash == _hash_token(value)))
+    if row is None or row.created_at <= utcnow() - UNSUBSCRIBE_TOKEN_LIFETIME:
+        raise InvalidUnsubscribeToken("This unsubscribe link is not valid.")
+    return row
 
 
 def read_unsubscribe_token(token: str) -> tuple[int, str]:
-    """(user id, category) from a token; ``InvalidUnsubscribeToken`` if it is not ours."""
-    try:
-        user_id, category = _serializer().loads(token)
-    except (BadData, TypeError, ValueError):
-        raise InvalidUnsubscribeToken("This unsubscribe link is not valid.") from None
-    if not isinstance(user_id, int) or category not in PREFERENCES:
-        raise InvalidUnsubscribeToken("This unsubscribe link is not valid.")
-    return user_id, category
+    """(user id, category) of a live token; ``InvalidUnsubscribeToken`` if unknown or expired.
+    Changes nothing."""
+    row = _find_token(token)
+    return row.user_id, row.preference
 
 
 def unsubscribe(token: str) -> str:
     """Turn off the preference the token names (idempotent) and cancel such mail still pending;
     returns the category. Flushes; the caller commits."""
-    user_id, category = read_unsubscribe_token(token)
+    row = _find_token(token)
+    user_id, category = row.user_id, row.preference
+    row.last_used_at = utcnow()
     unsubscribed.send(user_id, preference=category)
     mail_category = MailCategory.reminder if category == "reminders" else MailCategory.badge
     cancel_pending_for_user(user_id, category=mail_category.value)
@@ -179,8 +226,10 @@ def cancel_pending_for_user(user_id: int, *, category: str | None = None) -> int
 
 
 def forget_user(user_id: int) -> int:
-    """For account erasure: cancel pending mail and blank the address and contents of every
-    row of the user, keeping keys and statuses so nothing is ever sent twice."""
+    """For account erasure: delete the user's unsubscribe tokens, cancel pending mail and blank
+    the address and contents of every row of the user, keeping keys and statuses so nothing is
+    ever sent twice."""
+    db.session.execute(delete(UnsubscribeToken).where(UnsubscribeToken.user_id == user_id))
     cancel_pending_for_user(user_id)
     statement = (
         update(OutboxMessage)

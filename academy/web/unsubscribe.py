@@ -12,7 +12,7 @@ LABELS = {"reminders": "reminder", "badges": "badge"}
 
 
 def _page(template: str, status: int = 200, **context):
-    # The token in the URL is a credential of sorts.
+    # The token in the URL is a credential of sorts: never cached, never sent on as a Referer.
     return page(template, status, private=True, **context)
 
 
@@ -36,8 +36,9 @@ def confirm_unsubscribe(token: str):
 def unsubscribe(token: str):
     """Unsubscribe at once: no cookie, no CSRF token (RFC 8058 one-click).
 
-    Mail clients post it with neither; the signed token in the URL is the proof, so it stays
-    exempt should the app ever check CSRF tokens on every form."""
+    Mail clients post it with neither; the random token in the URL is the proof, so it stays
+    exempt should the app ever check CSRF tokens on every form. An unknown or expired token
+    changes nothing and answers the invalid page (404)."""
     try:
         category = service.unsubscribe(token)
     except service.InvalidUnsubscribeToken:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import flash, render_template_string
 
+from academy.extensions import db
 from academy.notifications.service import make_unsubscribe_token
 from tests.helpers.badges import finish
 from tests.helpers.broker import purge
@@ -97,7 +98,9 @@ def assert_well_formed_page(client, response, status: int) -> Page:
 
 def unsubscribe_token(app, category: str = "reminders") -> str:
     with app.app_context():
-        return make_unsubscribe_token(make_user().id, category)
+        token = make_unsubscribe_token(make_user().id, category)
+        db.session.commit()  # the token is a row now
+        return token
 
 
 PAGES = {
