@@ -8,6 +8,7 @@ from flask import Flask
 
 from . import config as settings
 from .extensions import api, db, limiter, migrate
+from .inputs import register_inputs
 
 
 def create_app(overrides: dict | None = None, environ: Mapping[str, str] | None = None) -> Flask:
@@ -18,6 +19,7 @@ def create_app(overrides: dict | None = None, environ: Mapping[str, str] | None 
     app.config.from_mapping(settings.load(app.instance_path, environ))
     app.config.update(overrides or {})
     configure_logging(app)
+    register_inputs(app)
     register_extensions(app)
     register_receivers()
     register_blueprints(app)
@@ -36,6 +38,7 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every model registered before migrations look
     from .accounts.auth import register_auth
     from .celery import celery_init_app
+    from .cors import register_cors
     from .http import register_request_rules
 
     db.init_app(app)
@@ -48,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     register_request_rules(app)
     limiter.init_app(app)
     register_auth(app)
+    register_cors(app)
 
 
 def _close_session(exc: BaseException | None) -> None:
@@ -76,6 +80,7 @@ def register_receivers() -> None:
 def register_blueprints(app: Flask) -> None:
     """The API (one flask-smorest blueprint per domain, all ``bp``) and the pages (``web``)."""
     from .accounts.views import bp as accounts
+    from .apidocs import document
     from .badges.views import bp as badges
     from .catalog.views import bp as catalog
     from .health import bp as health
@@ -84,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (accounts, catalog, learning, badges):
         api.register_blueprint(blueprint)
+    document(app, api.spec)
     app.register_blueprint(health)
     app.register_blueprint(web)
 

@@ -9,6 +9,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +36,21 @@ def _dev_secret_key(instance_path: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def _cors_origins(value: str, production: bool) -> frozenset[str]:
+    """``ACADEMY_CORS_ORIGINS``: exact origins (``https://app.example.org``), comma-separated."""
+    origins = set()
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        parts = urlsplit(item)
+        if (parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/")
+                or parts.query or parts.fragment or "*" in item):
+            raise ConfigError(f"ACADEMY_CORS_ORIGINS: {item!r} is not an origin such as "
+                              "'https://app.example.org' (no path, no wildcard)")
+        if production and parts.scheme != "https":
+            raise ConfigError(f"ACADEMY_CORS_ORIGINS: {item!r} must use https in production")
+        origins.add(f"{parts.scheme}://{parts.netloc}".lower())
+    return frozenset(origins)
 
 
 def load(instance_path: str | os.PathLike, environ: Mapping[str, str] | None = None) -> dict:
@@ -68,6 +84,8 @@ def load(instance_path: str | os.PathLike, environ: Mapping[str, str] | None = N
     if rate_limits not in ("on", "off"):
         raise ConfigError("ACADEMY_RATE_LIMITS must be 'on' or 'off'")
 
+    cors_origins = _cors_origins(_env("ACADEMY_CORS_ORIGINS", "") or "", production)
+
     content_dir = Path(_env("ACADEMY_CONTENT_DIR", "content/tracks"))
     if not content_dir.is_absolute():
         content_dir = Path.cwd() / content_dir
@@ -91,6 +109,7 @@ def load(instance_path: str | os.PathLike, environ: Mapping[str, str] | None = N
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "academy",
+        "CORS_ORIGINS": cors_origins,
         "BROKER_DIR": str(instance / "broker"),
         # Requests carry small JSON documents; anything larger is a mistake or an attack.
         "MAX_CONTENT_LENGTH": 64 * 1024,

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
-from flask import Flask, current_app, json, request
+from flask import Flask, current_app, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -61,9 +63,10 @@ def problem(status: int, detail: str | None = None, *, title: str | None = None,
     if errors is not None:
         body["errors"] = errors
     body.update(extra)
-    response = current_app.response_class(
-        json.dumps(body), status=status, mimetype="application/problem+json"
-    )
+    # Serialised as every other JSON answer is (the app's JSON provider), only the type differs.
+    response = current_app.json.response(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
@@ -112,9 +115,9 @@ def handle_http_exception(error: HTTPException):
     headers = {}
     if status == 405 and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
-    retry_after = getattr(error, "retry_after", None)
     if status == 429:
-        headers["Retry-After"] = str(retry_after or 60)
+        detail, wait = rate_limited(error)
+        return problem(429, detail, headers={"Retry-After": str(wait)})
     messages = _webargs_messages(error)
     if status == 422 and messages is not None:
         errors = flatten_messages(messages)
@@ -123,6 +126,23 @@ def handle_http_exception(error: HTTPException):
         return problem(400, "The request body is not valid JSON.", headers=headers)
     detail = error.description if isinstance(error.description, str) else None
     return problem(status, detail, headers=headers)
+
+
+def rate_limited(error: HTTPException) -> tuple[str, int]:
+    """What a refused attempt tells the client: how long to wait, in words and in seconds."""
+    from .extensions import limiter
+
+    wait = getattr(error, "retry_after", None)
+    current = limiter.current_limit if wait is None else None
+    if current is not None and current.breached:
+        wait = current.reset_at - time.time()
+    seconds = max(1, math.ceil(wait)) if isinstance(wait, (int, float)) else 60
+    if seconds < 60:
+        when = f"{seconds} second{'s' if seconds != 1 else ''}"
+    else:
+        minutes = max(1, round(seconds / 60))  # the window's end is stored to the second
+        when = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"Too many attempts; try again in {when}.", seconds
 
 
 def handle_csrf_error(error):

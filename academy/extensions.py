@@ -110,6 +110,10 @@ class ProblemApi(Api):
         prepare_response(response, self.spec, "application/problem+json")
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
+    def _register_pagination_header(self):
+        """Lists answer ``{"items", "total"}`` (``schemas.page_of``), never flask-smorest's
+        pagination header: its schema would be documented for nothing."""
+
 
 # flask-smorest builds /api/v1/openapi.json from the same marshmallow schemas the views load.
 api = ProblemApi()

@@ -1,5 +1,23 @@
-"""Schemas shared by every domain: problem documents, pagination."""
+"""Schemas shared by every domain: problem documents, pagination, timestamps."""
+from datetime import datetime
+
 from marshmallow import Schema, fields, validate
+
+from .timeutil import isoformat
+
+
+class Timestamp(fields.Field):
+    """A time in an answer: ISO 8601 in UTC with ``Z``, documented as ``format: date-time``.
+
+    Answers built as dicts already hold the string (``timeutil.isoformat``); a ``datetime``
+    is formatted the same way."""
+
+    def __init__(self, **kwargs):
+        metadata = {"type": "string", "format": "date-time", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return isoformat(value) if isinstance(value, datetime) else value
 
 
 class PageArgs(Schema):

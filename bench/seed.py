@@ -79,9 +79,10 @@ def _learners_with_tokens(conn, kind: str, base: int, count: int, now: datetime)
     """``count`` learners (ids from ``base``), each with the token ``token_secret(kind, i)``."""
     _copy(conn, "user_account", USER_COLUMNS,
           (_user(base + i, f"{kind}{i}@bench.example", now) for i in range(count)))
-    _copy(conn, "access_token", ("user_id", "name", "token_hash", "prefix", "created_at"),
-          ((base + i, "bench", _hash(token_secret(kind, i)), token_secret(kind, i)[:8], now)
-           for i in range(count)))
+    _copy(conn, "access_token",
+          ("user_id", "name", "token_hash", "prefix", "scopes", "created_at", "expires_at"),
+          ((base + i, "bench", _hash(token_secret(kind, i)), token_secret(kind, i)[:8],
+            "learning", now, now + timedelta(days=365)) for i in range(count)))
 
 
 def _active_enrollment(enrollment_id: int, user_id: int, track_id: int, start: datetime) -> tuple:

@@ -24,7 +24,9 @@ def user_dict(user) -> dict:
 
 def token_dict(token, secret: str | None = None) -> dict:
     data = {"id": token.id, "name": token.name, "prefix": token.prefix,
-            "created_at": isoformat(token.created_at), "last_used_at": isoformat(token.last_used_at)}
+            "scopes": token.scope_list, "created_at": isoformat(token.created_at),
+            "expires_at": isoformat(token.expires_at),
+            "last_used_at": isoformat(token.last_used_at)}
     if secret:
         data["token"] = secret
     return data

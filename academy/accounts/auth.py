@@ -5,17 +5,21 @@ browser never attaches an ``Authorization`` header on its own.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import flask_login
 from flask import Flask, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import bindparam, select, update
 
+from .. import apidocs
 from ..errors import Forbidden, Unauthorized
 from ..extensions import csrf, db, login_manager
-from ..timeutil import utcnow
+from ..timeutil import isoformat, utcnow
+from . import sessions
 from .models import AccessToken, User
 
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -25,7 +29,8 @@ LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 # The token's user and what the bearer check needs of the token, in one round trip; built once,
 # as it runs on every Bearer request.
-_TOKEN_USER = (select(User, AccessToken.id, AccessToken.last_used_at)
+_TOKEN_USER = (select(User, AccessToken.id, AccessToken.last_used_at, AccessToken.expires_at,
+                      AccessToken.scopes)
                .join(AccessToken, AccessToken.user_id == User.id)
                .where(AccessToken.token_hash == bindparam("token_hash")))
 
@@ -36,13 +41,7 @@ def hash_token(secret: str) -> str:
 
 @login_manager.user_loader
 def load_user(alternative_id: str) -> User | None:
-    user_id, _, version = alternative_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.erased_at is not None or user.session_version != int(version):
-        return None
-    return user
+    return sessions.load(alternative_id)
 
 
 @login_manager.unauthorized_handler
@@ -63,8 +62,10 @@ def _authenticate_bearer() -> None:
     row = db.session.execute(_TOKEN_USER, {"token_hash": hash_token(secret.strip())}).first()
     if row is None or not row[0].is_active:
         raise Unauthorized("That access token is not valid.")
-    user, token_id, last_used_at = row
+    user, token_id, last_used_at, expires_at, scopes = row
     now = utcnow()
+    if expires_at <= now:
+        raise Unauthorized(f"That access token expired at {isoformat(expires_at)}; create a new one.")
     if last_used_at is None or now - last_used_at > LAST_USED_GRANULARITY:
         # One statement that stands alone: allowed, and committed at once, in a read request.
         db.session.execute(update(AccessToken).where(AccessToken.id == token_id)
@@ -72,14 +73,41 @@ def _authenticate_bearer() -> None:
                            .execution_options(synchronize_session=False, single_write=True))
         db.session.commit()
     g.auth_method = "token"
+    g.token_id = token_id
+    g.token_scopes = frozenset(scopes.split())
     # Flask-Login keeps the request's user here; the session cookie is not consulted at all.
     g._login_user = user
 
 
+def require_scope(scope: str) -> None:
+    """A token must have been created with ``scope`` for this; a session cookie may do it all."""
+    if g.get("auth_method") == "token" and scope not in g.token_scopes:
+        raise Forbidden(f"This access token lacks the '{scope}' scope that this needs; create "
+                        f"one with it, or sign in.")
+
+
+def scoped(scope: str):
+    """View decorator: ``require_scope(scope)`` before the view runs."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            require_scope(scope)
+            return view(*args, **kwargs)
+        return apidocs.mark(wrapper, scope=scope)
+    return decorator
+
+
+def login_required(view):
+    """Flask-Login's ``login_required``, marked so the OpenAPI document says who may call."""
+    return apidocs.mark(flask_login.login_required(view), signed_in=True)
+
+
 def _same_origin(origin: str) -> bool:
-    allowed = {request.host_url.rstrip("/"), current_app.config["BASE_URL"]}
+    """Our own origin, or a front-end ``ACADEMY_CORS_ORIGINS`` lets call the API."""
+    allowed = {request.host_url.rstrip("/"), current_app.config["BASE_URL"],
+               *current_app.config.get("CORS_ORIGINS", ())}
     parts = urlsplit(origin)
-    return f"{parts.scheme}://{parts.netloc}" in allowed
+    return f"{parts.scheme}://{parts.netloc}".lower() in allowed
 
 
 def _protect_cookie_writes() -> None:

@@ -36,3 +36,23 @@ def password_reset(user, token: str) -> dict:
         "reset_url": _link("/reset-password", token=token),
         "expires_minutes": PASSWORD_RESET_MINUTES,
     }
+
+
+def confirm_email_change(token: str) -> dict:
+    """Use the new address: a link to ``/confirm-email-change?token=…``, valid 48 hours."""
+    return {
+        "confirm_url": _link("/confirm-email-change", token=token),
+        "expires_hours": VERIFY_EMAIL_HOURS,
+    }
+
+
+def email_change_requested(user, new_email: str) -> dict:
+    """Tell the current address that a move was asked for, with the way out if it was not them.
+
+    A new password ends every session and changes the fingerprint the confirmation link names,
+    so it also cancels the change."""
+    return {
+        "display_name": user.display_name if getattr(user, "email_verified", False) else "",
+        "new_email": new_email,
+        "reset_url": f"{current_app.config['BASE_URL']}/forgot-password",
+    }

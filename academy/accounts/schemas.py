@@ -1,8 +1,9 @@
 """Account requests and answers."""
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ..fields import Email, StrictBoolean, TimeZone, TrimmedString
-from ..schemas import PageArgs, page_of
+from ..fields import Email, Name, Secret, StrictBoolean, Text, TimeZone, TrimmedString
+from ..schemas import PageArgs, Timestamp, page_of
+from .models import DEFAULT_TOKEN_DAYS, DEFAULT_TOKEN_SCOPES, TOKEN_SCOPES
 from .passwords import password_problem
 
 
@@ -12,13 +13,13 @@ def _acceptable_password(password: str) -> None:
         raise ValidationError(problem)
 
 
-def Password(**kwargs) -> fields.String:  # noqa: N802 - reads like the field classes
+def Password(**kwargs) -> Text:  # noqa: N802 - reads like the field classes
     """A new password: 10 to 1024 characters and not one of the most common ones."""
-    return fields.String(validate=_acceptable_password, **kwargs)
+    return Text(validate=_acceptable_password, **kwargs)
 
 
-def DisplayName(**kwargs) -> TrimmedString:  # noqa: N802
-    return TrimmedString(validate=validate.Length(min=1, max=100), **kwargs)
+def DisplayName(**kwargs) -> Name:  # noqa: N802
+    return Name(validate=validate.Length(min=1, max=100), **kwargs)
 
 
 class RegisterSchema(Schema):
@@ -29,17 +30,17 @@ class RegisterSchema(Schema):
 
 
 class LoginSchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(max=320))
-    password = fields.String(required=True, validate=validate.Length(max=1024))
+    email = Text(required=True, validate=validate.Length(max=320))
+    password = Secret(required=True, validate=validate.Length(max=1024))
     remember = StrictBoolean(load_default=False)
 
 
 class TokenSchema(Schema):
-    token = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    token = Text(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class EmailOnlySchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(max=320))
+    email = Text(required=True, validate=validate.Length(max=320))
 
 
 class PasswordResetConfirmSchema(TokenSchema):
@@ -47,7 +48,22 @@ class PasswordResetConfirmSchema(TokenSchema):
 
 
 class PasswordSchema(Schema):
-    password = fields.String(required=True, validate=validate.Length(max=1024))
+    password = Secret(required=True, validate=validate.Length(max=1024))
+
+
+class PasswordChangeSchema(Schema):
+    current_password = Secret(required=True, validate=validate.Length(max=1024))
+    new_password = Password(required=True)
+
+
+class EmailChangeSchema(Schema):
+    password = Secret(required=True, validate=validate.Length(max=1024))
+    email = Email(required=True)
+
+
+class AcceptedSchema(Schema):
+    """The answer to a request whose effect follows later (a mail)."""
+    detail = fields.String()
 
 
 class EmailPreferencesSchema(Schema):
@@ -70,7 +86,7 @@ class UserSchema(Schema):
     email_verified = fields.Boolean()
     is_admin = fields.Boolean()
     streak = fields.Nested(StreakSchema)
-    created_at = fields.String()
+    created_at = Timestamp()
 
 
 class ProfilePatchSchema(Schema):
@@ -91,14 +107,24 @@ class CsrfSchema(Schema):
 
 class TokenCreateSchema(Schema):
     name = TrimmedString(required=True, validate=validate.Length(min=1, max=100))
+    expires_in_days = fields.Integer(strict=True, load_default=DEFAULT_TOKEN_DAYS,
+                                     validate=validate.Range(min=1, max=365))
+    scopes = fields.List(fields.String(validate=validate.OneOf(TOKEN_SCOPES)),
+                         load_default=list(DEFAULT_TOKEN_SCOPES),
+                         validate=validate.Length(min=1, max=len(TOKEN_SCOPES)),
+                         metadata={"description": "learning: the catalog, enrollments, progress, "
+                                   "the profile and export; account: also tokens, password, "
+                                   "address and deletion; admin: the admin endpoints."})
 
 
 class AccessTokenSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     prefix = fields.String(metadata={"description": "The first characters, to tell tokens apart."})
-    created_at = fields.String()
-    last_used_at = fields.String(allow_none=True)
+    scopes = fields.List(fields.String())
+    created_at = Timestamp()
+    expires_at = Timestamp()
+    last_used_at = Timestamp(allow_none=True)
 
 
 class NewAccessTokenSchema(AccessTokenSchema):

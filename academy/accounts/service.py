@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from types import SimpleNamespace
 
 from flask import current_app
@@ -12,12 +13,19 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
+from ..fields import normalise_email
 from ..notifications.service import queue_mail, render_mail
 from ..signals import learner_erased, schedule_changed
 from ..timeutil import utcnow
-from . import emails
+from . import emails, sessions
 from .auth import hash_token
-from .models import AccessToken, User
+from .models import (
+    DEFAULT_TOKEN_DAYS,
+    DEFAULT_TOKEN_SCOPES,
+    TOKEN_SCOPES,
+    AccessToken,
+    User,
+)
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
 
 VERIFY_MAX_AGE = 48 * 3600
@@ -34,7 +42,7 @@ def _fingerprint(value: str | None) -> str:
 
 
 def user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
 # -- sign-up and verification --------------------------------------------------------------------
@@ -57,10 +65,20 @@ def register(email: str, password: str, display_name: str, timezone: str) -> Use
     return user
 
 
+def verification_token(user: User) -> str:
+    """The token of a ``/verify-email`` link: it works until the address changes."""
+    return _serializer("verify-email").dumps({"u": user.id, "e": _fingerprint(user.email)})
+
+
+def reset_token(user: User) -> str:
+    """The token of a ``/reset-password`` link: it works until the password changes."""
+    return _serializer("password-reset").dumps({"u": user.id, "p": _fingerprint(user.password_hash)})
+
+
 def send_verification(user: User) -> None:
     if user.email_verified or user.email is None:
         return
-    token = _serializer("verify-email").dumps({"u": user.id, "e": _fingerprint(user.email)})
+    token = verification_token(user)
     # One mail per account per minute at most, whatever the clicks.
     minute = int(utcnow().timestamp() // 60)
     queue_mail("verify_email", user.email, emails.verify_email(user, token),
@@ -84,9 +102,29 @@ def _token_user(salt: str, token: str, max_age: int, what: str, field: str, valu
     return user
 
 
+def _account(user: User) -> str:
+    return f"{user.email}\0{user.password_hash}"
+
+
+# The signed links account mail carries: salt, lifetime, what the page calls it, and the value
+# the link names (by fingerprint) so that it stops working once that value changes.
+_LINKS = {
+    "verify": ("verify-email", VERIFY_MAX_AGE, "verification", "e", lambda u: u.email),
+    "reset": ("password-reset", RESET_MAX_AGE, "reset", "p", lambda u: u.password_hash),
+    # The address and the password: a new password (a takeover undone) cancels the change.
+    "change-email": ("change-email", VERIFY_MAX_AGE, "address change", "c", _account),
+}
+
+
+def link_user(kind: str, token: str) -> User:
+    """The user a mail link (``verify``, ``reset``, ``change-email``) names, or ``Invalid``
+    saying why it cannot work; changes nothing, so a link's page can say so at once."""
+    salt, max_age, what, field, value = _LINKS[kind]
+    return _token_user(salt, token, max_age, what, field, value)
+
+
 def verify_email(token: str) -> User:
-    user = _token_user("verify-email", token, VERIFY_MAX_AGE, "verification", "e",
-                       lambda u: u.email)
+    user = link_user("verify", token)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     return user
@@ -105,10 +143,15 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def end_other_sessions(user: User) -> None:
-    """Invalidate every session, remember cookie and access token the user has."""
+def end_other_sessions(user: User, *, keep_token: int | None = None) -> None:
+    """Invalidate every session, remember cookie and access token the user has (but the token
+    ``keep_token``, when the change was made with it)."""
     user.session_version += 1
-    db.session.execute(delete(AccessToken).where(AccessToken.user_id == user.id))
+    sessions.end_all(user)
+    doomed = delete(AccessToken).where(AccessToken.user_id == user.id)
+    if keep_token is not None:
+        doomed = doomed.where(AccessToken.id != keep_token)
+    db.session.execute(doomed)
 
 
 # -- password reset ----------------------------------------------------------------------------
@@ -122,9 +165,7 @@ def request_password_reset(email: str) -> None:
         token = _serializer("password-reset").dumps({"u": 0, "p": _fingerprint(email)})
         render_mail("password_reset", emails.password_reset(SimpleNamespace(display_name=""), token))
         return
-    token = _serializer("password-reset").dumps(
-        {"u": user.id, "p": _fingerprint(user.password_hash)}
-    )
+    token = reset_token(user)
     minute = int(utcnow().timestamp() // 60)
     queue_mail("password_reset", user.email, emails.password_reset(user, token),
                key=f"reset:{user.id}:{minute}", user_id=user.id, category="account")
@@ -132,8 +173,7 @@ def request_password_reset(email: str) -> None:
 
 def confirm_password_reset(token: str, password: str) -> User:
     # The token names the password it replaces, so it works once: after use it no longer matches.
-    user = _token_user("password-reset", token, RESET_MAX_AGE, "reset", "p",
-                       lambda u: u.password_hash)
+    user = link_user("reset", token)
     user.password_hash = hash_password(password)
     user.updated_at = utcnow()
     # Whoever could read the mailbox proved it; every other way in ends.
@@ -145,10 +185,14 @@ def confirm_password_reset(token: str, password: str) -> User:
 
 # -- personal access tokens --------------------------------------------------------------------
 
-def create_token(user_id: int, name: str) -> tuple[AccessToken, str]:
+def create_token(user_id: int, name: str, *, expires_in_days: int = DEFAULT_TOKEN_DAYS,
+                 scopes=DEFAULT_TOKEN_SCOPES) -> tuple[AccessToken, str]:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    chosen = [scope for scope in TOKEN_SCOPES if scope in set(scopes)]
     token = AccessToken(user_id=user_id, name=name, token_hash=hash_token(secret),
-                        prefix=secret[:10])
+                        prefix=secret[:10], scopes=" ".join(chosen), created_at=now,
+                        expires_at=now + timedelta(days=expires_in_days))
     db.session.add(token)
     db.session.flush()
     return token, secret
@@ -188,12 +232,14 @@ def update_profile(user: User, changes: dict) -> User:
     return user
 
 
-def change_password(user: User, password: str) -> None:
+def change_password(user: User, password: str, *, keep_token: int | None = None) -> None:
     user.password_hash = hash_password(password)
-    end_other_sessions(user)
+    user.updated_at = utcnow()
+    end_other_sessions(user, keep_token=keep_token)
 
 
-def change_own_password(user: User, current: str, new: str) -> None:
+def change_own_password(user: User, current: str, new: str, *,
+                        keep_token: int | None = None) -> None:
     """A learner's own change: the current password proves it is them, the new one must be
     acceptable; every session, remember cookie and token ends (the caller signs this one in
     again). ``Invalid`` names the field that is wrong."""
@@ -203,7 +249,54 @@ def change_own_password(user: User, current: str, new: str) -> None:
     problem = password_problem(new)
     if problem:
         raise Invalid(problem, errors={"new_password": [problem]})
-    change_password(user, new)
+    change_password(user, new, keep_token=keep_token)
+
+
+# -- change of address -----------------------------------------------------------------------
+
+def request_email_change(user: User, password: str, new_email: str) -> None:
+    """Mail a confirmation link to ``new_email`` and tell the current address; nothing changes
+    until the link is used. ``new_email`` is already normalised (the schema's ``Email``)."""
+    if not verify_password(user.password_hash, password):
+        raise Invalid("The password is not right.", errors={"password": ["Not right."]})
+    if new_email == user.email:
+        raise Invalid("That is already your address.", errors={"email": ["Already yours."]})
+    if user_by_email(new_email) is not None:
+        raise Conflict("Another account has this address.",
+                       errors={"email": ["Already registered."]})
+    token = _serializer("change-email").dumps(
+        {"u": user.id, "e": new_email, "c": _fingerprint(_account(user))})
+    minute = int(utcnow().timestamp() // 60)
+    queue_mail("confirm_email_change", new_email, emails.confirm_email_change(token),
+               key=f"change-email:{user.id}:{_fingerprint(new_email)}:{minute}",
+               user_id=user.id, category="account")
+    if user.email:
+        queue_mail("email_change_requested", user.email,
+                   emails.email_change_requested(user, new_email),
+                   key=f"change-email-notice:{user.id}:{_fingerprint(new_email)}:{minute}",
+                   user_id=user.id, category="account")
+
+
+def confirm_email_change(token: str) -> User:
+    """Replace the address with the one the link names; it works once (it names the address it
+    replaces), and the new address counts as confirmed."""
+    user = link_user("change-email", token)
+    new_email = _serializer("change-email").loads(token)["e"]
+    if user_by_email(new_email) is not None:
+        raise Conflict("Another account has taken this address since the link was sent.",
+                       errors={"token": ["The address is taken."]})
+    user.email = new_email
+    user.email_verified_at = utcnow()
+    user.updated_at = utcnow()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:  # taken at the same moment
+        raise Conflict("Another account has taken this address.",
+                       errors={"token": ["The address is taken."]}) from exc
+    return user
+
+
 
 
 def promote(email: str) -> User:

@@ -1,7 +1,8 @@
 """Badge answers and the revocation request."""
 from marshmallow import Schema, fields, validate
 
-from ..schemas import page_of
+from ..fields import Text
+from ..schemas import Timestamp, page_of
 
 
 class BadgeClassRefSchema(Schema):
@@ -13,14 +14,14 @@ class BadgeClassRefSchema(Schema):
 class AwardSchema(Schema):
     id = fields.String(metadata={"description": "The public id in /badges/<id>."})
     badge = fields.Nested(BadgeClassRefSchema)
-    issued_at = fields.String()
+    issued_at = Timestamp()
     url = fields.String()
     revoked = fields.Boolean()
     revocation_reason = fields.String(allow_none=True)
 
 
 class RevokeSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=1, max=500))
 
 
 AwardPageSchema = page_of(AwardSchema)

@@ -1,9 +1,10 @@
 """``/api/v1/me/badges`` and the admin's revocation; the public pages are in ``academy.web``."""
 from __future__ import annotations
 
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_smorest import Blueprint
 
+from ..accounts.auth import login_required, require_scope
 from ..errors import Forbidden
 from ..extensions import db
 from ..schemas import PageArgs
@@ -32,6 +33,7 @@ def revoke(body, public_id):
     """Withdraw a badge; its public page answers 410 from now on (admins only)."""
     if not current_user.is_admin:
         raise Forbidden("Only administrators can revoke badges.")
+    require_scope("admin")
     award, badge_class = service.revoke(public_id, body["reason"])
     db.session.commit()
     return award_dict(award, badge_class)

@@ -1,12 +1,13 @@
 """Catalog answers: careers, tracks and lessons."""
 from marshmallow import Schema, fields
 
+from ..fields import Text
 from ..schemas import PageArgs, page_of
 from .career_content import CareerFileSchema
 
 
 class TrackQueryArgs(PageArgs):
-    career = fields.String()
+    career = Text()
 
 
 class BadgeRefSchema(Schema):

@@ -2,12 +2,13 @@
 from marshmallow import Schema, fields, validate
 
 from ..catalog.schemas import TrackRefSchema
-from ..schemas import page_of
+from ..fields import Text
+from ..schemas import Timestamp, page_of
 from ..timeutil import isoformat
 
 
 class EnrollRequestSchema(Schema):
-    track = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    track = Text(required=True, validate=validate.Length(min=1, max=100))
 
 
 class LessonStatusSchema(Schema):
@@ -23,20 +24,29 @@ class ProgressSchema(Schema):
     new_lessons = fields.List(fields.String())
 
 
-class UtcDateTime(fields.Field):
-    """ISO 8601 in UTC with ``Z``."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return isoformat(value)
-
-
 class EnrollmentSchema(Schema):
     track = fields.Nested(TrackRefSchema)
     status = fields.String(validate=validate.OneOf(["active", "completed", "dropped"]))
-    enrolled_at = UtcDateTime(metadata={"type": "string", "format": "date-time"})
-    completed_at = UtcDateTime(allow_none=True, metadata={"type": "string", "format": "date-time"})
-    last_activity_at = UtcDateTime(metadata={"type": "string", "format": "date-time"})
+    enrolled_at = Timestamp()
+    completed_at = Timestamp(allow_none=True)
+    last_activity_at = Timestamp()
     progress = fields.Nested(ProgressSchema)
+
+
+class EnrollmentWarningSchema(Schema):
+    code = fields.String(validate=validate.OneOf(["prerequisites_unfinished"]), metadata={
+        "description": "prerequisites_unfinished: the track builds on tracks the learner has "
+                       "not completed; the enrollment is made all the same."})
+    detail = fields.String(metadata={"description": "The warning in words, for the learner."})
+    tracks = fields.List(fields.Nested(TrackRefSchema),
+                         metadata={"description": "The tracks it is about, in the track's order."})
+
+
+class EnrollmentDetailSchema(EnrollmentSchema):
+    """One enrollment as enrolling and reading it answer: the enrollment plus its warnings."""
+
+    warnings = fields.List(fields.Nested(EnrollmentWarningSchema),
+                           metadata={"description": "Empty when there is nothing to warn about."})
 
 
 class LessonStatsSchema(Schema):
@@ -59,13 +69,14 @@ EnrollmentPageSchema = page_of(EnrollmentSchema)
 
 
 def enrollment_dict(view) -> dict:
-    """An enrollment answer, already in ``EnrollmentSchema``'s JSON form.
+    """An enrollment answer, already in ``EnrollmentSchema``'s JSON form (``EnrollmentDetailSchema``
+    when the view carries its warnings).
 
     The enrollment endpoints send it as it is (``views._send``): a marshmallow dump of the same
     values cost a fifth of a ``GET /enrollments``. The schema still documents the answer and
     ``tests/learning/test_answers.py`` holds its dump and this equal."""
     e, progress = view.enrollment, view.progress
-    return {
+    answer = {
         "track": {"slug": view.track.slug, "title": view.track.title},
         "status": e.status.value,
         "enrolled_at": isoformat(e.enrolled_at),
@@ -80,3 +91,12 @@ def enrollment_dict(view) -> dict:
             "new_lessons": list(progress.new_lessons),
         },
     }
+    if view.warnings is not None:
+        answer["warnings"] = [warning_dict(warning) for warning in view.warnings]
+    return answer
+
+
+def warning_dict(warning) -> dict:
+    """An ``EnrollmentWarning`` in ``EnrollmentWarningSchema``'s JSON form."""
+    return {"code": warning.code, "detail": warning.detail,
+            "tracks": [{"slug": track.slug, "title": track.title} for track in warning.tracks]}

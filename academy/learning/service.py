@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -37,11 +38,25 @@ class TrackName:
     title: str
 
 
+PREREQUISITES_UNFINISHED = "prerequisites_unfinished"
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentWarning:
+    """Something the learner should know about an enrollment that was allowed all the same."""
+
+    code: str
+    detail: str
+    tracks: tuple[TrackName, ...] = ()
+
+
 @dataclass
 class EnrollmentView:
     enrollment: Enrollment  # or a row with its columns
     track: Track | TrackRef | TrackName
     progress: Progress
+    # Worked out for one enrollment (enrolling, reading it); None where nothing asked for them.
+    warnings: list[EnrollmentWarning] | None = None
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -64,16 +79,20 @@ def _views(rows: list[tuple[Enrollment, Track | TrackRef]]) -> list[EnrollmentVi
 
 def _progress(enrollment: Enrollment, current: tuple[LessonRef, ...], done: set[int]) -> Progress:
     completed = [lesson.slug for lesson in current if lesson.id in done]
-    todo = [lesson.slug for lesson in current if lesson.id not in done]
+    todo = [lesson for lesson in current if lesson.id not in done]
     total = len(current)
+    finished = enrollment.completed_at if enrollment.status == EnrollmentStatus.completed else None
     return Progress(
         completed=len(completed),
         total=total,
         # Current lessons only, so retired ones never push it past 100.
         percent=(100 * len(completed)) // total if total else 0,
-        next_lesson=todo[0] if todo else None,
+        next_lesson=todo[0].slug if todo else None,
         completed_lessons=completed,
-        new_lessons=todo if enrollment.status == EnrollmentStatus.completed else [],
+        # Added to the content after the track was completed; a lesson the learner marked not
+        # done again was there when they finished, so it is to do but not new.
+        new_lessons=[lesson.slug for lesson in todo
+                     if finished is not None and lesson.created_at > finished],
     )
 
 
@@ -139,11 +158,50 @@ def _enrollment(user_id: int, track: Track | TrackRef, *, lock: bool = False) ->
 
 
 def get_enrollment(user_id: int, track_slug: str) -> EnrollmentView:
+    """One enrollment with its progress and its warnings."""
     track = track_ref(track_slug)
     enrollment = _enrollment(user_id, track)
     if enrollment is None:
         raise NotFound(f"You are not enrolled in {track_slug!r}.")
-    return _views([(enrollment, track)])[0]
+    view = _views([(enrollment, track)])[0]
+    view.warnings = enrollment_warnings(user_id, track.prerequisites)
+    return view
+
+
+def unfinished_prerequisites(user_id: int, prerequisites: Iterable[str]) -> tuple[TrackName, ...]:
+    """The current tracks among ``prerequisites`` (slugs) that the learner has not completed
+    (completed once counts, dropped since or not), in the order given: one statement whatever
+    their number, none when there are none."""
+    slugs = list(dict.fromkeys(prerequisites))
+    if not slugs:
+        return ()
+    completed = (select(Enrollment.id)
+                 .where(Enrollment.user_id == user_id, Enrollment.track_id == Track.id,
+                        Enrollment.completed_at.is_not(None))
+                 .exists())
+    unfinished = {row.slug: TrackName(*row) for row in db.session.execute(
+        select(Track.id, Track.slug, Track.title)
+        .where(Track.slug.in_(slugs), Track.retired_at.is_(None), ~completed))}
+    return tuple(unfinished[slug] for slug in slugs if slug in unfinished)
+
+
+def _titles(tracks: tuple[TrackName, ...]) -> str:
+    titles = [track.title for track in tracks]
+    return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} and {titles[-1]}"
+
+
+def enrollment_warnings(user_id: int, prerequisites: Iterable[str]) -> list[EnrollmentWarning]:
+    """What to tell a learner enrolled in a track with these prerequisites: enrolling before
+    finishing them is allowed, and said."""
+    unfinished = unfinished_prerequisites(user_id, prerequisites)
+    if not unfinished:
+        return []
+    which = "it" if len(unfinished) == 1 else "them"
+    return [EnrollmentWarning(
+        PREREQUISITES_UNFINISHED,
+        f"This track builds on {_titles(unfinished)}, which you have not completed yet. You can "
+        f"take it all the same; finishing {which} first may make it easier.",
+        unfinished)]
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -163,7 +221,9 @@ def enroll(user_id: int, track_slug: str) -> tuple[EnrollmentView, bool]:
         enrollment.last_activity_at = now
     if created or enrollment.last_activity_at == now:
         schedule.reschedule(enrollment, db.session.get(User, user_id))
-    return _views([(enrollment, track)])[0], created
+    view = _views([(enrollment, track)])[0]
+    view.warnings = enrollment_warnings(user_id, track.prerequisites or ())
+    return view, created
 
 
 def drop(user_id: int, track_slug: str) -> None:

@@ -1,13 +1,16 @@
 """``/api/v1/enrollments`` and the admin statistics."""
 from flask import current_app
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_smorest import Blueprint
 
+from ..accounts.auth import login_required, require_scope
+from ..apidocs import answers
 from ..errors import Forbidden
 from ..extensions import db
 from ..schemas import PageArgs
 from . import service
 from .schemas import (
+    EnrollmentDetailSchema,
     EnrollmentPageSchema,
     EnrollmentSchema,
     EnrollRequestSchema,
@@ -28,10 +31,11 @@ def _send(answer: dict, status: int = 200):
 @bp.route("/enrollments", methods=["POST"])
 @login_required
 @bp.arguments(EnrollRequestSchema())
-@bp.response(201, EnrollmentSchema)
-@bp.alt_response(200, schema=EnrollmentSchema, description="Already enrolled")
+@bp.response(201, EnrollmentDetailSchema)
+@bp.alt_response(200, schema=EnrollmentDetailSchema, description="Already enrolled")
 def enroll(body):
-    """Enroll in a track; a dropped enrollment is reactivated with its progress."""
+    """Enroll in a track; a dropped enrollment is reactivated with its progress. Unfinished
+    prerequisites do not stop it: ``warnings`` names them."""
     view, created = service.enroll(current_user.id, body["track"])
     answer = enrollment_dict(view)  # before the commit, which would expire what it reads
     db.session.commit()
@@ -50,8 +54,9 @@ def list_enrollments(page, per_page):
 
 @bp.route("/enrollments/<track>", methods=["GET"])
 @login_required
-@bp.response(200, EnrollmentSchema)
+@bp.response(200, EnrollmentDetailSchema)
 def get_enrollment(track):
+    """One enrollment with its progress and ``warnings`` (unfinished prerequisites)."""
     return _send(enrollment_dict(service.get_enrollment(current_user.id, track)))
 
 
@@ -65,6 +70,7 @@ def drop(track):
 
 
 @bp.route("/enrollments/<track>/lessons/<lesson>", methods=["PUT"])
+@answers(409)
 @login_required
 @bp.arguments(LessonStatusSchema())
 @bp.response(200, EnrollmentSchema)
@@ -79,6 +85,7 @@ def complete_lesson(body, track, lesson):
 
 
 @bp.route("/enrollments/<track>/lessons/<lesson>", methods=["DELETE"])
+@answers(409)
 @login_required
 @bp.response(200, EnrollmentSchema)
 def uncomplete_lesson(track, lesson):
@@ -90,10 +97,12 @@ def uncomplete_lesson(track, lesson):
 
 
 @bp.route("/admin/tracks/<slug>/stats", methods=["GET"])
+@answers(403)
 @login_required
 @bp.response(200, TrackStatsSchema)
 def track_stats(slug):
     """Enrollment and completion figures for one track (admins only)."""
     if not current_user.is_admin:
         raise Forbidden("Only administrators can see track statistics.")
+    require_scope("admin")
     return service.track_stats(slug)

@@ -187,7 +187,8 @@ class _Relay:
                     self._release(batch[index:])
                     return True
                 try:
-                    raw = compose(claimed.message, self.from_header)
+                    raw = compose(claimed.message, self.from_header,
+                                  self.transport.address(claimed.message.to))
                     self.transport.send(claimed.message, raw, self.sender)
                 except DeliveryError as exc:
                     self._failed(claimed, exc)

@@ -13,6 +13,8 @@ from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import idna
+
 DEFAULT_TIMEOUT = 30.0
 _PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
@@ -73,6 +75,29 @@ def _qp(text: str) -> bytes:
     return binascii.b2a_qp(data).replace(b"\n", b"\r\n")
 
 
+def _address_header(address: str) -> str:
+    # Written as it is, UTF-8 included (RFC 6532): an RFC 2047 encoded-word is not allowed in
+    # an address, and parsers read one there as an address without a domain.
+    if "\r" in address or "\n" in address:
+        raise PermanentError("address contains a line break")
+    return address
+
+
+def idna_address(address: str) -> str:
+    """``address`` with its domain as IDNA 2008 A-labels, ``zoë@xn--exmple-cua.org``: the form
+    any server routes. The local part is kept as it is; only SMTPUTF8 can carry a non-ASCII one.
+
+    IDNA 2008 (the ``idna`` package, as email_validator checked the address at sign-up), not
+    Python's ``"idna"`` codec (IDNA 2003), which turns ``faß.de`` into another domain, ``fass.de``."""
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError as exc:
+        raise PermanentError(f"the address's domain has no IDNA form: {exc}") from None
+
+
 def sender_header(mail_from: str) -> str:
     """``MAIL_FROM`` as a From header, RFC 2047-encoding a non-ASCII display name."""
     return formataddr(parseaddr(mail_from), charset="utf-8")
@@ -82,13 +107,16 @@ def envelope_sender(mail_from: str) -> str:
     return parseaddr(mail_from)[1]
 
 
-def compose(message: Outgoing, from_header: str) -> bytes:
-    """The RFC 5322 bytes of ``message``: text and HTML alternatives, CRLF line ends."""
+def compose(message: Outgoing, from_header: str, to: str | None = None) -> bytes:
+    """The RFC 5322 bytes of ``message``: text and HTML alternatives, CRLF line ends.
+
+    ``to`` is the recipient as the transport carries it (``Transport.address``); the row's own
+    address by default. A non-ASCII one makes the header UTF-8 (RFC 6532)."""
     boundary = "=_" + hashlib.sha256(message.message_id.encode()).hexdigest()[:32]
     date = format_datetime(message.created_at.replace(tzinfo=UTC))
     lines = [
         f"From: {from_header}",
-        f"To: {_header_value(message.to)}",
+        f"To: {_address_header(to or message.to)}",
         f"Subject: {_header_value(message.subject)}",
         f"Date: {date}",
         f"Message-ID: {_header_value(message.message_id)}",
@@ -98,7 +126,7 @@ def compose(message: Outgoing, from_header: str) -> bytes:
     lines += [f"{name}: {_header_value(value)}" for name, value in message.headers.items()]
     lines += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"']
     part = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable'
-    head = "\r\n".join(lines).encode("ascii")
+    head = "\r\n".join(lines).encode("utf-8")
     marker = f"--{boundary}".encode("ascii")
     return b"".join((
         head, b"\r\n\r\n",
@@ -115,6 +143,13 @@ class Transport:
 
     def open(self) -> None:
         """Connect; raises ``TransientError`` when the server cannot be reached or refuses us."""
+
+    def address(self, address: str) -> str:
+        """``address`` as this transport writes it, in the To header and the envelope alike;
+        ``PermanentError`` when it cannot carry it at all.
+
+        Files take the domain as A-labels and the local part as it is (UTF-8 if need be)."""
+        return idna_address(address)
 
     def send(self, message: Outgoing, raw: bytes, sender: str) -> None:
         raise NotImplementedError
@@ -196,11 +231,32 @@ class SmtpTransport(Transport):
                                               f"{_describe(exc)}")) from None
         self._conn = conn
 
+    @property
+    def smtputf8(self) -> bool:
+        """Whether the open connection's server takes UTF-8 addresses and headers (RFC 6531)."""
+        if self._conn is None:
+            self.open()
+        return self._conn.has_extn("smtputf8")
+
+    def address(self, address: str) -> str:
+        """As it is where it is ASCII or the server offers SMTPUTF8; else with its domain as
+        A-labels, and a non-ASCII local part refused for good: no other form of it exists."""
+        if address.isascii() or self.smtputf8:
+            return address
+        ascii_form = idna_address(address)
+        if not ascii_form.isascii():
+            raise PermanentError(f"{self.host} does not offer SMTPUTF8, which an address with a "
+                                 f"non-ASCII local part needs")
+        return ascii_form
+
     def send(self, message: Outgoing, raw: bytes, sender: str) -> None:
         if self._conn is None:
             self.open()
+        sender, recipient = self.address(sender), self.address(message.to)
+        utf8 = not (sender.isascii() and recipient.isascii())
         try:
-            self._conn.sendmail(sender, [message.to], raw)
+            self._conn.sendmail(sender, [recipient], raw,
+                                mail_options=["SMTPUTF8"] if utf8 else ())
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise self._reply_error(code, reply) from None

@@ -77,7 +77,12 @@ def track(slug):
     view = _my_enrollments().get(slug)
     enrolled = view is not None and view.enrollment.status.value != "dropped"
     done = set(view.progress.completed_lessons) if view is not None else set()
-    return page("web/track.html", track=detail, view=view, enrolled=enrolled, done=done)
+    # Enrolled before finishing what the track builds on: allowed, and said while it lasts
+    # (one statement, only for a track with prerequisites).
+    warnings = (learning.enrollment_warnings(current_user.id, detail["prerequisites"])
+                if enrolled and view.enrollment.status.value == "active" else [])
+    return page("web/track.html", track=detail, view=view, enrolled=enrolled, done=done,
+                warnings=warnings)
 
 
 @bp.post("/tracks/<slug>/enroll")
@@ -87,10 +92,12 @@ def enroll(slug):
         view, _ = learning.enroll(current_user.id, slug)
     except NotFound:
         abort(404)
+    warned = bool(view.warnings)
     db.session.commit()
     flash(f"You are enrolled in {view.track.title}.", "success")
     next_lesson = view.progress.next_lesson
-    if next_lesson:
+    # With unfinished prerequisites, the track page says so (and links them) before lesson one.
+    if next_lesson and not warned:
         return redirect(url_for("web.lesson", slug=slug, lesson=next_lesson))
     return redirect(url_for("web.track", slug=slug))
 

@@ -5,7 +5,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..errors import AcademyError
+from ..errors import AcademyError, rate_limited
 from . import bp
 from .render import page
 
@@ -13,7 +13,6 @@ _WHAT = {
     400: "The form could not be read. Go back and try again.",
     403: "You cannot open this page with your account.",
     404: "There is no such page. It may have moved, or the link may be mistyped.",
-    429: "Too many attempts. Wait a few minutes, then try again.",
 }
 
 
@@ -32,10 +31,10 @@ def _csrf(error):
 
 @bp.errorhandler(HTTPException)
 def _http(error):
-    headers = {}
     if error.code == 429:
-        headers["Retry-After"] = str(getattr(error, "retry_after", None) or 60)
-    return _error_page(error.code or 500, None, headers)
+        detail, wait = rate_limited(error)
+        return _error_page(429, detail, {"Retry-After": str(wait)})
+    return _error_page(error.code or 500)
 
 
 @bp.errorhandler(AcademyError)

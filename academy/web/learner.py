@@ -1,15 +1,16 @@
 """The signed-in learner's own pages: the dashboard and the settings."""
 from __future__ import annotations
 
-from flask import current_app, flash, json, redirect, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import current_app, flash, json, redirect, request, url_for
+from flask_login import current_user
 from marshmallow import ValidationError
 
-from ..accounts import limits, service
+from ..accounts import limits, service, sessions
 from ..accounts.export import export
+from ..accounts.schemas import EmailChangeSchema
 from ..badges import documents
 from ..badges import service as badges
-from ..errors import Invalid
+from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..learning import service as learning
 from . import bp
@@ -30,11 +31,15 @@ def dashboard():
                          "url": documents.assertion_url(award)} for award, badge_class in awards])
 
 
-def _settings_page(values: dict | None = None, errors: dict | None = None, status: int = 200):
+def _values(**extra) -> dict:
     user = current_user
-    values = values or {"display_name": user.display_name, "timezone": user.timezone,
-                        "reminder_hour": str(user.reminder_hour),
-                        "reminders": user.reminders_enabled, "badges": user.badge_emails_enabled}
+    return {"display_name": user.display_name, "timezone": user.timezone,
+            "reminder_hour": str(user.reminder_hour),
+            "reminders": user.reminders_enabled, "badges": user.badge_emails_enabled, **extra}
+
+
+def _settings_page(values: dict | None = None, errors: dict | None = None, status: int = 200):
+    values = values or _values()
     return page("web/settings.html", status, values=values, errors=errors or {},
                 zones=zone_options(), hours=HOURS)
 
@@ -66,9 +71,32 @@ def save_settings():
     return redirect(url_for("web.settings"))
 
 
+@bp.post("/settings/email")
+@signed_in
+@limits.password_check
+def change_email():
+    new_email = request.form.get("new_email", "")
+    try:
+        address = EmailChangeSchema().load({"email": new_email, "password": "-"})["email"]
+        service.request_email_change(current_user, request.form.get("email_password", ""),
+                                     address)
+    except ValidationError as exc:
+        errors = field_errors(exc.messages)
+        return _settings_page(_values(new_email=new_email),
+                              {"new_email": errors.get("email")}, 422)
+    except (Invalid, Conflict) as exc:
+        errors = {("new_email" if field == "email" else "email_password"): messages[0]
+                  for field, messages in (exc.errors or {}).items()}
+        return _settings_page(_values(new_email=new_email), errors, exc.status)
+    limits.forgive_attempt()
+    db.session.commit()
+    flash(f"We sent a link to {address}. Your address changes once you open it.", "success")
+    return redirect(url_for("web.settings"))
+
+
 @bp.post("/settings/password")
 @signed_in
-@limits.verification
+@limits.password_check
 def change_password():
     user = current_user._get_current_object()
     try:
@@ -76,10 +104,10 @@ def change_password():
                                     request.form.get("new_password", ""))
     except Invalid as exc:
         return _settings_page(errors=field_errors(exc.errors), status=422)
+    limits.forgive_attempt()
     db.session.commit()
     # Every other session ended with the old password; this one starts anew.
-    session.clear()
-    login_user(user)
+    sessions.sign_in(user)
     flash("Your password is changed. Every other session and access token has ended.", "success")
     return redirect(url_for("web.settings"))
 
@@ -95,14 +123,13 @@ def download_export():
 
 @bp.post("/settings/delete")
 @signed_in
-@limits.verification
+@limits.password_check
 def delete_account():
     try:
         service.erase(current_user._get_current_object(), request.form.get("password", ""))
     except Invalid:
         return _settings_page(errors={"password": "The password is not right."}, status=422)
     db.session.commit()
-    session.clear()
-    logout_user()
+    sessions.sign_out(None)
     flash("Your account is deleted, and your badges are withdrawn.", "success")
     return redirect(url_for("web.home"))

@@ -1,11 +1,11 @@
 """Sign-up, sign-in, sign-out and the forgotten-password form: the API's services, as pages."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
 from marshmallow import ValidationError
 
-from ..accounts import limits, service
+from ..accounts import limits, service, sessions
 from ..accounts.schemas import EmailOnlySchema, RegisterSchema
 from ..errors import Conflict
 from ..extensions import db
@@ -38,8 +38,7 @@ def signup():
         return _signup_page(values, {"email": "An account with this address already exists: "
                                               "sign in, or reset the password."}, 409)
     db.session.commit()
-    session.clear()
-    login_user(user)
+    sessions.sign_in(user)
     flash("Welcome! We sent a link to confirm your email address.", "success")
     return redirect(safe_next(request.form.get("next"), url_for("web.home")))
 
@@ -66,16 +65,15 @@ def login():
         # 401, so the failed sign-in counts against the same limits as the API's.
         return _login_page({"email": email}, {"email": "The email or the password is not right."},
                            401)
+    limits.forgive_attempt()
     db.session.commit()  # a rehashed password, if the parameters changed
-    session.clear()
-    login_user(user, remember=request.form.get("remember") == "on")
+    sessions.sign_in(user, remember=request.form.get("remember") == "on")
     return redirect(safe_next(request.form.get("next")))
 
 
 @bp.post("/logout")
 def logout():
-    session.clear()
-    logout_user()
+    sessions.sign_out(current_user if current_user.is_authenticated else None)
     flash("You are signed out.", "success")
     return redirect(url_for("web.home"))
 

@@ -53,8 +53,9 @@ def test_export_holds_everything_stored(learner):
     learner.post("/api/v1/auth/tokens", json={"name": "cli"})
     export = learner.get("/api/v1/me/export").get_json()
     assert export["user"]["email"] == learner.email
-    assert export["enrollments"][0]["track"] == "basics"
-    assert export["enrollments"][0]["completed_lessons"][0]["lesson"] == "intro"
+    assert export["enrollments"][0]["track"] == {"slug": "basics", "title": "Basics"}
+    assert export["enrollments"][0]["completed_lessons"] == ["intro"]
+    assert export["enrollments"][0]["completions"][0]["lesson"] == "intro"
     assert export["access_tokens"][0]["name"] == "cli"
     assert "token" not in export["access_tokens"][0]
     assert len(export["learning_days"]) == 1

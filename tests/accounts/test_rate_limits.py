@@ -1,9 +1,12 @@
 """Rate limits: guessing passwords, mass sign-up and reset spam meet 429 with Retry-After."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.helpers.clients import signed_in
+from tests.helpers.concurrency import at_once
 from tests.helpers.factories import PASSWORD
 from tests.helpers.services import TEST_REDIS_URL
 
@@ -90,3 +93,63 @@ def test_limits_are_shared_by_every_web_process(app_factory, catalog):
     for i in range(10):
         assert login(first if i % 2 else second, "shared@example.org").status_code == 401
     assert_429(login(first, "shared@example.org"))
+
+
+def test_parallel_guesses_check_no_more_passwords_than_the_limit(app, catalog):
+    """Counted before the password is hashed: 30 guesses sent at once, 10 are checked."""
+    learner = signed_in(app)
+    answers = at_once(30, lambda: login(app.test_client(), learner.email).status_code)
+    assert answers.count(401) == 10, answers
+    assert answers.count(429) == 20, answers
+
+
+def test_a_429_says_in_words_how_long_to_wait(app, catalog):
+    client = app.test_client()
+    for i in range(10):
+        login(client, f"guess{i}@example.org")
+    answer = login(client, "guess@example.org")
+    detail = answer.get_json()["detail"]
+    assert re.fullmatch(r"Too many attempts; try again in [1-5] minutes?\.", detail), detail
+    assert 1 <= int(answer.headers["Retry-After"]) <= 300
+
+
+def test_the_sign_in_page_and_the_api_share_one_count(app, catalog):
+    learner = signed_in(app)
+    client = app.test_client()
+    for _ in range(5):
+        assert login(client, learner.email).status_code == 401
+    csrf = client.get("/api/v1/auth/csrf").get_json()["csrf_token"]
+    for _ in range(5):
+        page = client.post("/login", data={"email": learner.email, "password": "wrong one!!",
+                                           "csrf_token": csrf},
+                           environ_base={"REMOTE_ADDR": "203.0.113.7"})
+        assert page.status_code == 401
+    refused = login(client, learner.email, PASSWORD)
+    assert_429(refused)
+
+
+def test_deleting_the_account_checks_at_most_ten_wrong_passwords(app, catalog):
+    learner = signed_in(app, bearer=False)
+    token = learner.post("/api/v1/auth/tokens", json={
+        "name": "t", "scopes": ["learning", "account"]}).get_json()["token"]
+    client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+    for _ in range(10):
+        answer = client.delete("/api/v1/me", headers=headers, json={"password": "not it at all"})
+        assert answer.status_code == 422
+    assert_429(client.delete("/api/v1/me", headers=headers, json={"password": PASSWORD}))
+    assert client.get("/api/v1/me", headers=headers).status_code == 200  # still there
+
+
+def test_sign_up_forms_refused_by_validation_cost_no_attempt(app, catalog):
+    client = app.test_client()
+    for _ in range(12):  # a front-end developer getting the form right
+        answer = client.post("/api/v1/auth/register", json={"email": "not an address",
+                                                            "password": "x", "display_name": ""})
+        assert answer.status_code == 422
+    for i in range(10):
+        answer = client.post("/api/v1/auth/register", json={
+            "email": f"fixed{i}@example.org", "password": "a long enough secret",
+            "display_name": "N"})
+        assert answer.status_code == 201
+    assert_429(client.post("/api/v1/auth/register", json={
+        "email": "fixed10@example.org", "password": "a long enough secret", "display_name": "N"}))

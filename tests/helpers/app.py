@@ -70,6 +70,11 @@ def restore(app) -> None:
     from academy.extensions import limiter
 
     limiter.init_app(app)  # hooks are registered once per app; this only re-reads its config
+    # An app whose Redis was down left the extension on its in-memory fallback, which neither
+    # init_app nor reset() clears: later tests would count on leftovers. Back to real storage.
+    limiter._storage_dead = False
+    if getattr(limiter, "_fallback_storage", None) is not None:
+        limiter._fallback_storage.reset()
     celery = app.extensions["celery"]
     celery.set_current()  # every new Celery() makes itself current for the thread
     celery.set_default()

@@ -5,6 +5,7 @@ import pytest
 
 from tests.helpers.clients import signed_in
 from tests.helpers.content import write_track
+from tests.helpers.sql import statements
 
 
 def test_enroll_then_again(learner):
@@ -93,7 +94,9 @@ def test_retired_lesson_leaves_the_totals_but_keeps_its_row(app, learner, catalo
     assert body["progress"]["percent"] == 50
     assert body["progress"]["completed_lessons"] == ["intro"]
     export = learner.get("/api/v1/me/export").get_json()
-    assert {c["lesson"] for c in export["enrollments"][0]["completed_lessons"]} == {"intro", "plots"}
+    # The export keeps every stored completion; completed_lessons counts as progress does.
+    assert {c["lesson"] for c in export["enrollments"][0]["completions"]} == {"intro", "plots"}
+    assert export["enrollments"][0]["completed_lessons"] == ["intro"]
     # Finishing the remaining current lesson completes the track.
     assert learner.complete("basics", "numbers").get_json()["status"] == "completed"
 
@@ -121,3 +124,108 @@ def test_list_is_paged(learner):
     learner.enroll("advanced")
     page = learner.get("/api/v1/enrollments?per_page=1&page=2").get_json()
     assert page["total"] == 2 and [e["track"]["slug"] for e in page["items"]] == ["advanced"]
+
+
+# -- un-completing a lesson of a completed track --------------------------------------------
+
+def test_a_lesson_undone_after_completion_is_to_do_but_not_new(app, learner, catalog):
+    learner.enroll("basics")
+    for lesson in ("intro", "numbers", "plots"):
+        learner.complete("basics", lesson)
+    undone = learner.delete("/api/v1/enrollments/basics/lessons/numbers").get_json()
+    assert undone["status"] == "completed"
+    assert undone["progress"]["next_lesson"] == "numbers"
+    assert undone["progress"]["new_lessons"] == []
+    # A lesson added to the content afterwards is new; the undone one still is not.
+    write_track(catalog, "basics", ["intro", "numbers", "plots", "bonus"])
+    assert app.test_cli_runner().invoke(args=["academy", "content", "sync", str(catalog)]).exit_code == 0
+    for body in (learner.get("/api/v1/enrollments/basics").get_json(),
+                 learner.get("/api/v1/enrollments").get_json()["items"][0]):
+        assert body["progress"]["new_lessons"] == ["bonus"]
+        assert body["progress"]["completed_lessons"] == ["intro", "plots"]
+
+
+# -- the export speaks the API's shapes -------------------------------------------------------
+
+def test_the_exports_enrollment_agrees_with_the_enrollment_answer(learner):
+    learner.enroll("basics")
+    learner.complete("basics", "plots")
+    learner.complete("basics", "intro")
+    answer = learner.get("/api/v1/enrollments/basics").get_json()
+    exported = learner.get("/api/v1/me/export").get_json()["enrollments"][0]
+    for key in ("track", "status", "enrolled_at", "completed_at", "last_activity_at"):
+        assert exported[key] == answer[key], key
+    assert exported["track"] == {"slug": "basics", "title": "Basics"}
+    assert exported["completed_lessons"] == answer["progress"]["completed_lessons"] == ["intro", "plots"]
+    assert [c["lesson"] for c in exported["completions"]] == ["plots", "intro"]
+
+
+# -- prerequisites: allowed, with a warning ----------------------------------------------------
+
+def _warnings(response) -> list[dict]:
+    assert response.status_code in (200, 201), response.get_json()
+    return response.get_json()["warnings"]
+
+
+def test_enrolling_before_the_prerequisites_warns_and_names_them(learner):
+    enrolled = learner.enroll("advanced")
+    assert enrolled.status_code == 201 and enrolled.get_json()["status"] == "active"
+    warnings = _warnings(enrolled)
+    assert [w["code"] for w in warnings] == ["prerequisites_unfinished"]
+    assert warnings[0]["tracks"] == [{"slug": "basics", "title": "Basics"}]
+    assert "Basics" in warnings[0]["detail"]
+    assert _warnings(learner.get("/api/v1/enrollments/advanced")) == warnings
+    assert _warnings(learner.enroll("advanced")) == warnings  # 200, already enrolled
+
+
+def test_the_warning_goes_once_the_prerequisite_is_completed_and_stays_gone(learner):
+    learner.enroll("advanced")
+    learner.enroll("basics")
+    learner.complete("basics", "intro")
+    # Enrolled and started is not finished.
+    assert _warnings(learner.get("/api/v1/enrollments/advanced"))[0]["tracks"][0]["slug"] == "basics"
+    learner.complete("basics", "numbers")
+    learner.complete("basics", "plots")
+    assert _warnings(learner.get("/api/v1/enrollments/advanced")) == []
+    assert _warnings(learner.enroll("advanced")) == []
+    # Completed for good: dropping it afterwards does not bring the warning back.
+    assert learner.delete("/api/v1/enrollments/basics").status_code == 204
+    assert _warnings(learner.get("/api/v1/enrollments/advanced")) == []
+
+
+def test_a_track_without_prerequisites_has_no_warnings(learner):
+    assert _warnings(learner.enroll("basics")) == []
+    assert _warnings(learner.get("/api/v1/enrollments/basics")) == []
+
+
+def test_another_learners_completion_does_not_count(app, learner):
+    other = signed_in(app)
+    other.enroll("basics")
+    for lesson in ("intro", "numbers", "plots"):
+        other.complete("basics", lesson)
+    assert _warnings(other.enroll("advanced")) == []
+    assert [t["slug"] for t in _warnings(learner.enroll("advanced"))[0]["tracks"]] == ["basics"]
+
+
+def test_prerequisites_cost_one_statement_whatever_their_number(app, learner, catalog, monkeypatch):
+    from academy.catalog import service as catalog_service
+
+    monkeypatch.setattr(catalog_service, "CACHE_SECONDS", 3600)  # no version check mid-count
+    for n in range(1, 5):
+        write_track(catalog, f"pre-{n}", ["one"], position=2 + n)
+    write_track(catalog, "one-pre", ["one"], position=7, prerequisites=["basics"])
+    write_track(catalog, "many-pre", ["one"], position=8,
+                prerequisites=["basics", "pre-1", "pre-2", "pre-3", "pre-4"])
+    assert app.test_cli_runner().invoke(args=["academy", "content", "sync", str(catalog)]).exit_code == 0
+    counts = {}
+    for slug in ("basics", "one-pre", "many-pre"):
+        learner.enroll(slug)
+        learner.get(f"/api/v1/enrollments/{slug}")  # warms the catalog cache
+        with statements(app) as sent:
+            warnings = _warnings(learner.get(f"/api/v1/enrollments/{slug}"))
+        counts[slug] = len(sent)
+        if slug == "many-pre":  # in the track's order
+            assert [t["slug"] for t in warnings[0]["tracks"]] == [
+                "basics", "pre-1", "pre-2", "pre-3", "pre-4"]
+            assert "Basics, Pre 1, Pre 2, Pre 3 and Pre 4" in warnings[0]["detail"]
+    assert counts["one-pre"] == counts["many-pre"] <= counts["basics"] + 1, counts

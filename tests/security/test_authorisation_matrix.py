@@ -10,6 +10,7 @@ import itertools
 import pytest
 from sqlalchemy import select
 
+from academy.accounts.models import TOKEN_SCOPES
 from academy.accounts.service import create_token
 from academy.badges.models import BadgeAward
 from academy.badges.service import reconcile
@@ -40,6 +41,13 @@ MATRIX = {
     ("PATCH", "/api/v1/me"): ({"display_name": "Renamed"}, (401, 200, 200, 200)),
     ("DELETE", "/api/v1/me"): ({"password": PASSWORD}, (401, 204, 204, 204)),
     ("GET", "/api/v1/me/export"): (None, (401, 200, 200, 200)),
+    ("POST", "/api/v1/me/password"): ({"current_password": PASSWORD,
+                                       "new_password": "another long enough secret"},
+                                      (401, 204, 204, 204)),
+    ("POST", "/api/v1/me/email"): (lambda w: {"password": PASSWORD,
+                                              "email": f"moved{next(_emails)}@example.org"},
+                                   (401, 202, 202, 202)),
+    ("POST", "/api/v1/me/email/confirm"): ({"token": "forged"}, (422, 422, 422, 422)),
     ("GET", "/api/v1/me/badges"): (None, (401, 200, 200, 200)),
     ("GET", "/api/v1/tracks"): (None, (200, 200, 200, 200)),
     ("GET", "/api/v1/careers"): (None, (200, 200, 200, 200)),
@@ -77,7 +85,9 @@ def world(app, catalog):
         world = {"A_email": a.email, "A_id": a.id, "token_id": target_token.id,
                  "public_id": db.session.scalar(select(BadgeAward.public_id))}
         for role, user in (("A", a), ("B", b), ("admin", admin)):
-            world[role] = create_token(user.id, "matrix")[1]
+            # Every scope, so that only who the user is decides (tests/accounts/test_scopes.py
+            # covers what a narrower token may do).
+            world[role] = create_token(user.id, "matrix", scopes=TOKEN_SCOPES)[1]
         db.session.commit()
     return world
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import flash, render_template_string
 
+from academy.accounts import service
 from academy.extensions import db
 from academy.notifications.service import make_unsubscribe_token
 from tests.helpers.badges import finish
@@ -103,9 +104,19 @@ def unsubscribe_token(app, category: str = "reminders") -> str:
         return token
 
 
+def link_token(app, kind: str) -> str:
+    """A working token for a ``/verify-email`` or ``/reset-password`` link."""
+    with app.app_context():
+        user = make_user(verified=False)
+        make = service.verification_token if kind == "verify" else service.reset_token
+        return make(user)
+
+
 PAGES = {
-    "verify-email form": lambda app, client: client.get("/verify-email?token=x"),
-    "reset-password form": lambda app, client: client.get("/reset-password?token=x"),
+    "verify-email form": lambda app, client: client.get(
+        f"/verify-email?token={link_token(app, 'verify')}"),
+    "reset-password form": lambda app, client: client.get(
+        f"/reset-password?token={link_token(app, 'reset')}"),
     "unsubscribe confirm": lambda app, client: client.get(f"/unsubscribe/{unsubscribe_token(app)}"),
     "unsubscribed": lambda app, client: client.post(f"/unsubscribe/{unsubscribe_token(app)}"),
 }
@@ -133,11 +144,12 @@ def test_the_verification_error_page(client):
 
 
 def test_forms_carry_a_csrf_token_except_one_click_unsubscribe(app, client):
-    for path in ("/verify-email?token=x", "/reset-password?token=x"):
-        page = Page(client.get(path).get_data(as_text=True))
+    for path, kind in (("/verify-email", "verify"), ("/reset-password", "reset")):
+        token = link_token(app, kind)
+        page = Page(client.get(f"{path}?token={token}").get_data(as_text=True))
         hidden = {attrs["name"]: attrs["value"] for attrs in page.all("input")
                   if attrs.get("type") == "hidden"}
-        assert hidden["token"] == "x" and hidden["csrf_token"]
+        assert hidden["token"] == token and hidden["csrf_token"]
     page = Page(client.get(f"/unsubscribe/{unsubscribe_token(app)}").get_data(as_text=True))
     assert not [attrs for attrs in page.all("input") if attrs.get("name") == "csrf_token"]
 
@@ -165,7 +177,8 @@ def test_a_refused_reset_shows_the_error_summary_and_the_message_beside_the_fiel
 
 def test_a_signed_in_learner_gets_the_signed_in_header(app):
     learner = signed_in(app)
-    page = assert_well_formed_page(learner.client, learner.get("/verify-email?token=x"), 200)
+    page = assert_well_formed_page(
+        learner.client, learner.get(f"/verify-email?token={link_token(app, 'verify')}"), 200)
     hrefs = {attrs.get("href") for attrs in page.all("a")}
     assert {"/", "/dashboard", "/settings"} <= hrefs and "/login" not in hrefs
     logout = [attrs for attrs in page.all("form") if attrs.get("action") == "/logout"]

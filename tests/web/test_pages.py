@@ -257,3 +257,52 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(app, site,
     assert changed.status_code == 302
     assert client.get("/dashboard").status_code == 200
     assert other.get("/dashboard").status_code == 302
+
+
+def test_changing_the_address_from_settings_waits_for_the_link(app, site, client):
+    from sqlalchemy import select
+
+    from academy.extensions import db
+    from academy.notifications.models import OutboxMessage
+
+    with app.app_context():
+        make_user(email="ed@example.org")
+    submit(client, text(client.get("/login")), "/login", email="ed@example.org", password=PASSWORD)
+    page = text(client.get("/settings"))
+    assert 'id="new_email"' in page and "ed@example.org" in page
+    wrong = submit(client, page, "/settings/email", new_email="ed@new.example.org",
+                   email_password="not the password")
+    assert wrong.status_code == 422 and 'href="#email_password"' in text(wrong)
+    bad = submit(client, page, "/settings/email", new_email="not an address",
+                 email_password=PASSWORD)
+    assert bad.status_code == 422 and 'href="#new_email"' in text(bad)
+    sent = submit(client, page, "/settings/email", new_email="ed@new.example.org",
+                  email_password=PASSWORD)
+    assert sent.status_code == 302
+    with app.app_context():
+        to = set(db.session.scalars(select(OutboxMessage.to_address)))
+    assert to >= {"ed@new.example.org", "ed@example.org"}
+    assert "ed@example.org" in text(client.get("/settings"))  # unchanged until the link is used
+
+
+def test_enrolling_before_the_prerequisites_shows_a_notice_linking_them(app, site, client):
+    with app.app_context():
+        make_user(email="lu@example.org")
+    submit(client, text(client.get("/login")), "/login", email="lu@example.org", password=PASSWORD)
+    track = client.get("/tracks/advanced")
+    assert "You have not finished" not in text(track)  # nothing to warn about before enrolling
+    enrolled = submit(client, text(track), "/tracks/advanced/enroll")
+    # Allowed, and the track page says what it builds on before the first lesson.
+    assert enrolled.status_code == 302 and enrolled.headers["Location"].endswith("/tracks/advanced")
+    page = client.get(enrolled.headers["Location"])
+    html = text(page)
+    assert "You are enrolled in Advanced." in html
+    notice = re.search(r'<div class="notice notice--error"[^>]*>(.*?)</div>', html, re.S).group(1)
+    assert "You have not finished Basics, which this track builds on." in re.sub(r"<[^>]+>", "", notice)
+    assert links(notice)["Basics"] == "/tracks/basics"
+    assert "Continue" in links(html)
+    # Once Basics is done the notice goes.
+    submit(client, text(client.get("/tracks/basics")), "/tracks/basics/enroll")
+    for lesson in ("intro", "numbers", "plots"):
+        submit(client, text(client.get(f"/tracks/basics/{lesson}")), f"/tracks/basics/{lesson}/complete")
+    assert "You have not finished" not in text(client.get("/tracks/advanced"))
