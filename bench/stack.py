@@ -43,6 +43,25 @@ def machine() -> dict:
             "redis": run(["redis-server", "--version"]), "packages": packages}
 
 
+def self_completed_content(workdir: Path) -> Path:
+    """The course content with every lesson completed by a PUT: a copy without ``check`` and
+    ``evidence``. The benchmark measures the PUT path against its reference (a check's grading
+    is a path of its own, not measured here)."""
+    import yaml
+
+    target = workdir / "content-tracks"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(ROOT / "content" / "tracks", target)
+    for lesson in target.glob("*/lessons/*.md"):
+        text = lesson.read_text(encoding="utf-8")
+        _, front, body = text.split("---\n", 2)
+        data = yaml.safe_load(front)
+        if data.pop("check", None) is not None or data.pop("evidence", None) is not None:
+            lesson.write_text(f"---\n{yaml.safe_dump(data, sort_keys=False, allow_unicode=True)}"
+                              f"---\n{body}", encoding="utf-8")
+    return target
+
+
 class Bench:
     """The state one run shares between its phases; ``close`` stops every process it started."""
 
@@ -63,7 +82,7 @@ class Bench:
             "ACADEMY_SECRET_KEY": SECRET,
             "ACADEMY_MAIL_URL": f"smtp://127.0.0.1:{self.smtp_port}",
             "ACADEMY_MAIL_FROM": "HireKit Academy <academy@bench.example>",
-            "ACADEMY_CONTENT_DIR": str(ROOT / "content" / "tracks"),
+            "ACADEMY_CONTENT_DIR": str(self_completed_content(self.workdir)),
             "PYTHONUNBUFFERED": "1",
         }
         # Processes of the measured checkout import it, not this one.

@@ -71,5 +71,7 @@ reset_per_ip = _documented(limiter.shared_limit("20 per hour", scope="reset-ip")
 reset_per_account = _documented(limiter.shared_limit("5 per hour", key_func=_email_in_body,
                                                      scope="reset-account"))
 verification = _documented(limiter.limit("10 per hour", key_func=_user_or_ip, scope="verify"))
+# Checks may be retried without end, but not hammered by a script.
+attempts = _documented(limiter.limit("30 per minute", key_func=_user_or_ip, scope="attempts"))
 tokens = _documented(limiter.limit("20 per hour", key_func=_user_or_ip, scope="tokens",
                                    methods=["POST"]))

@@ -34,8 +34,9 @@ def issuer_url() -> str:
     return f"{_base()}/badges/issuer"
 
 
-def assertion(award: BadgeAward, badge_class: BadgeClass) -> dict:
-    return {
+def assertion(award: BadgeAward, badge_class: BadgeClass, evidence: list[dict] | None = None) -> dict:
+    """The hosted Assertion; ``evidence`` (``service.evidence_of``) when the learner submitted any."""
+    document = {
         "@context": CONTEXT,
         "type": "Assertion",
         "id": assertion_url(award),
@@ -46,6 +47,9 @@ def assertion(award: BadgeAward, badge_class: BadgeClass) -> dict:
         "issuedOn": isoformat(award.issued_at),
         "image": image_url(badge_class),
     }
+    if evidence:
+        document["evidence"] = evidence
+    return document
 
 
 def badge_class_document(badge_class: BadgeClass, track_slug: str | None) -> dict:

@@ -11,6 +11,7 @@ from ..catalog.models import BadgeClass, Track
 from ..dbutil import call_after_commit, insert_ignore
 from ..errors import NotFound
 from ..extensions import db
+from ..learning import checks
 from ..learning.models import Enrollment
 from ..notifications.service import queue_mail
 from ..timeutil import isoformat, utcnow
@@ -140,6 +141,16 @@ def get_class(slug: str) -> BadgeClass:
     if badge_class is None:
         raise NotFound("There is no such badge class.")
     return badge_class
+
+
+def evidence_of(award: BadgeAward, badge_class: BadgeClass) -> list[dict]:
+    """What the learner submitted on the way to this badge, as Open Badges ``evidence``: a
+    track's project links, or for a career badge those of all its tracks."""
+    if badge_class.track_id is not None:
+        track_ids = [badge_class.track_id]
+    else:
+        track_ids = _career_tracks(badge_class.career) if badge_class.career else []
+    return checks.evidence_of(award.user_id, track_ids)
 
 
 def track_slug_of(badge_class: BadgeClass) -> str | None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..errors import flatten_messages
+from ..fields import StrictBoolean
 from .markdown import render
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -46,11 +47,96 @@ class ResourceSchema(Schema):
                      error_messages={"invalid": "must be an https:// URL"})
 
 
+# Choices are named by position: the first is ``a``.
+CHOICE_IDS = "abcdefgh"
+
+
+class ChoiceSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    why = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    correct = StrictBoolean(load_default=False)
+
+
+class QuestionSchema(Schema):
+    id = fields.String(required=True, validate=_slug)
+    prompt = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    choices = fields.List(fields.Nested(ChoiceSchema), required=True,
+                          validate=validate.Length(min=2, max=len(CHOICE_IDS),
+                                                   error="needs 2 to {max} choices"))
+
+
+class EvidenceSchema(Schema):
+    prompt = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    url_pattern = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
 class LessonFrontMatterSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=600))
     resources = fields.List(fields.Nested(ResourceSchema), required=True,
                             validate=validate.Length(min=1, error="lists no resources"))
+    check = fields.List(fields.Nested(QuestionSchema),
+                        validate=validate.Length(min=1, max=20, error="needs 1 to {max} questions"))
+    evidence = fields.Nested(EvidenceSchema)
+
+
+def _check_problems(data: dict, display: str, lines: dict) -> list[Problem]:
+    """The rules of ``check`` and ``evidence`` a schema cannot say, each naming the question."""
+    problems = []
+    if data.get("check") and data.get("evidence"):
+        problems.append(Problem(display, "evidence", "a lesson has a check or evidence, not both",
+                                lines.get("evidence")))
+    seen: set[str] = set()
+    for index, question in enumerate(data.get("check") or ()):
+        name = f"check.{question['id']}"
+        if question["id"] in seen:
+            problems.append(Problem(display, f"{name}.id", f"question id {question['id']!r} is "
+                                    "given twice in this lesson", lines.get(f"check.{index}.id")))
+        seen.add(question["id"])
+        if not any(choice["correct"] for choice in question["choices"]):
+            problems.append(Problem(display, f"{name}.choices",
+                                    "no choice is marked correct: true",
+                                    lines.get(f"check.{index}.choices")))
+    evidence = data.get("evidence")
+    if evidence:
+        try:
+            re.compile(evidence["url_pattern"])
+        except re.error as exc:
+            problems.append(Problem(display, "evidence.url_pattern",
+                                    f"is not a valid regular expression: {exc}",
+                                    lines.get("evidence.url_pattern")))
+    return problems
+
+
+_INDEXED = re.compile(r"^check\.(\d+)(?:\.choices\.(\d+))?")
+
+
+def _name_questions(problems: list[Problem], data: dict) -> list[Problem]:
+    """``check.0.choices.1.why`` becomes ``check.precision-vs-recall.choices.b.why``: an author
+    finds a question by its id and a choice by its letter, not by counting."""
+    questions = data.get("check") if isinstance(data.get("check"), list) else []
+
+    def name(match: re.Match) -> str:
+        index = int(match.group(1))
+        question = questions[index] if index < len(questions) else None
+        qid = question.get("id") if isinstance(question, dict) else None
+        named = f"check.{qid}" if isinstance(qid, str) and qid else f"check.#{index + 1}"
+        if match.group(2) is not None:
+            choice = int(match.group(2))
+            named += f".choices.{CHOICE_IDS[choice] if choice < len(CHOICE_IDS) else choice}"
+        return named
+
+    return [replace(p, field=_INDEXED.sub(name, p.field)) if p.field else p for p in problems]
+
+
+def _check_spec(loaded: dict) -> list[dict] | None:
+    """The questions as stored: choices get their ids; ``correct`` and ``why`` stay server-side."""
+    if not loaded.get("check"):
+        return None
+    return [{"id": q["id"], "prompt": q["prompt"].strip(),
+             "choices": [{"id": CHOICE_IDS[i], "text": c["text"].strip(), "why": c["why"].strip(),
+                          "correct": c["correct"]} for i, c in enumerate(q["choices"])]}
+            for q in loaded["check"]]
 
 
 @dataclass(frozen=True)
@@ -74,6 +160,8 @@ class LessonSpec:
     body_markdown: str
     body_html: str
     content_hash: str
+    check: list[dict] | None = None
+    evidence: dict | None = None
 
 
 @dataclass
@@ -225,13 +313,24 @@ def _load_lesson(path: Path, slug: str, problems: list[Problem]) -> LessonSpec |
     data, lines = _parse_yaml(front, display, problems, line_offset=1)
     if data is None:
         return None
-    loaded = _validate(LessonFrontMatterSchema(), data, display, lines, problems)
+    found: list[Problem] = []
+    loaded = _validate(LessonFrontMatterSchema(), data, display, lines, found)
+    problems.extend(_name_questions(found, data))
+    if loaded is not None:
+        problems.extend(_check_problems(loaded, display, lines))
     if not body.strip():
         problems.append(Problem(display, "body", "is empty: write the lesson below the front matter"))
     if loaded is None or len(problems) > before:
         return None
     resources = [{"title": r["title"], "url": r["url"]} for r in loaded["resources"]]
     body = body.strip() + "\n"
+    check = _check_spec(loaded)
+    evidence = ({"prompt": loaded["evidence"]["prompt"].strip(),
+                 "url_pattern": loaded["evidence"]["url_pattern"]}
+                if loaded.get("evidence") else None)
+    hashed = [loaded["title"], loaded["minutes"], resources, body]
+    if check or evidence:  # lessons without either keep the hash they had
+        hashed += [check, evidence]
     return LessonSpec(
         slug=slug,
         title=loaded["title"],
@@ -239,7 +338,9 @@ def _load_lesson(path: Path, slug: str, problems: list[Problem]) -> LessonSpec |
         resources=resources,
         body_markdown=body,
         body_html=render(body),
-        content_hash=digest([loaded["title"], loaded["minutes"], resources, body]),
+        content_hash=digest(hashed),
+        check=check,
+        evidence=evidence,
     )
 
 

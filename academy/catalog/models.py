@@ -10,6 +10,12 @@ from ..extensions import db
 from ..timeutil import utcnow
 
 
+class LessonCompletionKind:
+    self_ = "self"
+    check = "check"
+    evidence = "evidence"
+
+
 class Track(db.Model):
     __tablename__ = "track"
 
@@ -49,6 +55,14 @@ class Lesson(db.Model):
     body_markdown: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # How the lesson is completed: ``self`` (the learner says so), ``check`` (by passing its
+    # questions) or ``evidence`` (by submitting a link that matches its pattern).
+    completion: Mapped[str] = mapped_column(String(16), default=LessonCompletionKind.self_,
+                                            server_default=LessonCompletionKind.self_)
+    # The questions with their choices, which are correct and why (never sent as they are):
+    # [{id, prompt, choices: [{id, text, why, correct}]}]; and {prompt, url_pattern}.
+    check: Mapped[list[dict] | None] = mapped_column("check_questions", JSON(none_as_null=True))
+    evidence: Mapped[dict | None] = mapped_column("evidence_request", JSON(none_as_null=True))
     retired_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

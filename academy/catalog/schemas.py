@@ -1,5 +1,5 @@
 """Catalog answers: careers, tracks and lessons."""
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from ..fields import Text
 from ..schemas import PageArgs, page_of
@@ -48,11 +48,36 @@ class TrackRefSchema(Schema):
     title = fields.String()
 
 
+class CheckChoiceSchema(Schema):
+    id = fields.String(metadata={"description": "a, b, c … in the order shown."})
+    text = fields.String()
+
+
+class CheckQuestionSchema(Schema):
+    id = fields.String()
+    prompt = fields.String()
+    multiple = fields.Boolean(metadata={"description": "Select all that apply: more than one "
+                                                       "choice is right."})
+    choices = fields.List(fields.Nested(CheckChoiceSchema))
+
+
+class EvidenceRequestSchema(Schema):
+    prompt = fields.String()
+    url_pattern = fields.String(metadata={"description": "A regular expression the whole link "
+                                                         "must match."})
+
+
 class LessonDetailSchema(LessonRefSchema):
     track = fields.Nested(TrackRefSchema)
     body_html = fields.String(metadata={"description": "Lesson body, rendered and sanitised."})
     resources = fields.List(fields.Nested(ResourceSchema))
     content_hash = fields.String()
+    completion = fields.String(validate=validate.OneOf(["self", "check", "evidence"]), metadata={
+        "description": "self: PUT the lesson completed; check: pass its questions (POST …/attempts);"
+                       " evidence: submit a link (POST …/evidence)."})
+    check = fields.List(fields.Nested(CheckQuestionSchema), allow_none=True,
+                        metadata={"description": "Never says which choices are right."})
+    evidence = fields.Nested(EvidenceRequestSchema, allow_none=True)
 
 
 TrackPageSchema = page_of(TrackSchema)

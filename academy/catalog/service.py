@@ -149,6 +149,10 @@ def _sync_lessons(track: Track, spec: TrackSpec, existing: dict[str, Lesson], no
         lesson.body_markdown = lspec.body_markdown
         lesson.body_html = lspec.body_html
         lesson.content_hash = lspec.content_hash
+        lesson.check = lspec.check
+        lesson.evidence = lspec.evidence
+        lesson.completion = ("check" if lspec.check else
+                             "evidence" if lspec.evidence else "self")
         lesson.position = position
         lesson.retired_at = None
         lesson.updated_at = now
@@ -311,6 +315,13 @@ def lesson_detail(track_slug: str, lesson_slug: str) -> dict:
         "body_html": lesson.body_html,
         "resources": list(lesson.resources or []),
         "content_hash": lesson.content_hash,
+        "completion": lesson.completion,
+        # The questions and choices a learner answers; which are right stays on the server.
+        "check": [{"id": q["id"], "prompt": q["prompt"],
+                   "multiple": sum(c["correct"] for c in q["choices"]) > 1,
+                   "choices": [{"id": c["id"], "text": c["text"]} for c in q["choices"]]}
+                  for q in lesson.check] if lesson.check else None,
+        "evidence": dict(lesson.evidence) if lesson.evidence else None,
     }
 
 
@@ -421,6 +432,7 @@ class LessonRef:
     slug: str
     content_hash: str
     created_at: datetime  # when a sync first added it: later than a completion, it is new
+    completion: str = "self"  # Lesson.completion: self, check or evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,7 +451,8 @@ def current_lesson_refs(track_id: int) -> tuple[LessonRef, ...]:
     """The track's current lessons in order, from the catalog cache."""
     return cached(("lesson-refs", track_id), lambda: tuple(
         LessonRef(*row) for row in db.session.execute(
-            select(Lesson.id, Lesson.slug, Lesson.content_hash, Lesson.created_at)
+            select(Lesson.id, Lesson.slug, Lesson.content_hash, Lesson.created_at,
+                   Lesson.completion)
             .where(Lesson.track_id == track_id, Lesson.retired_at.is_(None))
             .order_by(Lesson.position))))
 

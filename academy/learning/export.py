@@ -2,7 +2,8 @@
 
 An enrollment is shaped as the API answers it (``track`` as ``{slug, title}``, ``completed_lessons``
 the slugs of the current lessons done, as in ``progress``), plus what only the export shows: when
-it was dropped, and every stored completion with its time, retired lessons' included.
+it was dropped, every stored completion with its time, retired lessons' included, every attempt
+at a check and the evidence submitted.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from ..catalog.models import Lesson, Track
 from ..extensions import db
 from ..timeutil import isoformat
-from . import service
+from . import checks, service
 from .models import Enrollment, LearningDay, LessonCompletion
 
 
@@ -30,6 +31,7 @@ def sections(user_id: int) -> dict:
         completions.setdefault(completion.enrollment_id, []).append({
             "lesson": lesson_slug, "completed_at": isoformat(completion.completed_at),
             "content_hash": completion.content_hash})
+    attempts, evidence = checks.export([e.id for e, _, _ in enrollments])
     days = db.session.scalars(select(LearningDay.day).where(LearningDay.user_id == user_id)
                               .order_by(LearningDay.day))
     return {
@@ -39,6 +41,8 @@ def sections(user_id: int) -> dict:
             "dropped_at": isoformat(e.dropped_at), "last_activity_at": isoformat(e.last_activity_at),
             "completed_lessons": list(progress[e.id].completed_lessons),
             "completions": completions.get(e.id, []),
+            "check_attempts": attempts.get(e.id, []),
+            "evidence": evidence.get(e.id, []),
         } for e, slug, title in enrollments],
         "learning_days": [day.isoformat() for day in days],
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -69,3 +69,54 @@ class LearningDay(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(Date)
+
+
+class CheckAttempt(db.Model):
+    """One submission of a lesson's check, graded in full and kept: what was chosen, against
+    which version of the questions (the lesson's content hash), and how it went."""
+
+    __tablename__ = "check_attempt"
+    __table_args__ = (Index("ix_check_attempt_enrollment_lesson", "enrollment_id", "lesson_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id", ondelete="CASCADE"))
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lesson.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # {question id: [choice id, ...]}, as submitted (and validated).
+    answers: Mapped[dict] = mapped_column(JSON)
+    score: Mapped[int]
+    total: Mapped[int]
+    passed: Mapped[bool] = mapped_column(Boolean)
+    # The learner's first attempt at this lesson's check: what "first try" statistics count.
+    first: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CheckAnswer(db.Model):
+    """One question of an attempt, right or wrong: what the per-question statistics add up."""
+
+    __tablename__ = "check_answer"
+    __table_args__ = (Index("ix_check_answer_lesson_question", "lesson_id", "question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("check_attempt.id", ondelete="CASCADE"))
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lesson.id"))
+    question: Mapped[str] = mapped_column(String(100))
+    correct: Mapped[bool] = mapped_column(Boolean)
+    first: Mapped[bool] = mapped_column(Boolean)
+
+
+class LessonEvidence(db.Model):
+    """The link (and note) a learner submitted to complete a project lesson; the badge of the
+    track carries it. A new submission replaces the last."""
+
+    __tablename__ = "lesson_evidence"
+    __table_args__ = (UniqueConstraint("enrollment_id", "lesson_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id", ondelete="CASCADE"))
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lesson.id"))
+    url: Mapped[str] = mapped_column(String(2000))
+    note: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)

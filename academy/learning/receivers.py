@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..signals import describe_learner, learner_erased, learner_exported, schedule_changed
-from . import export, schedule, service
+from . import checks, export, schedule, service
 
 
 @describe_learner.connect
@@ -18,6 +18,7 @@ def _move_reminders(user, **_) -> None:
 @learner_erased.connect
 def _forget_learning_days(user_id: int, **_) -> None:
     service.erase_learner(user_id)
+    checks.erase(user_id)
 
 
 @learner_exported.connect

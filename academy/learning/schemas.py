@@ -49,6 +49,43 @@ class EnrollmentDetailSchema(EnrollmentSchema):
                            metadata={"description": "Empty when there is nothing to warn about."})
 
 
+class AttemptRequestSchema(Schema):
+    answers = fields.Dict(
+        keys=Text(validate=validate.Length(min=1, max=100)),
+        values=fields.List(Text(validate=validate.Length(min=1, max=1)), validate=validate.Length(max=8)),
+        required=True, validate=validate.Length(max=50),
+        metadata={"description": "{question id: [choice id, …]} for every question of the check."})
+
+
+class QuestionResultSchema(Schema):
+    question = fields.String()
+    correct = fields.Boolean()
+    chosen = fields.List(fields.String())
+    explanations = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "Why each choice is right or wrong, by choice id."})
+
+
+class AttemptSchema(Schema):
+    passed = fields.Boolean(metadata={"description": "Every question right: the lesson is "
+                                                     "completed."})
+    score = fields.Integer()
+    total = fields.Integer()
+    results = fields.List(fields.Nested(QuestionResultSchema))
+    enrollment = fields.Nested(EnrollmentSchema)
+
+
+class EvidenceSubmitSchema(Schema):
+    url = Text(required=True, validate=validate.Length(min=1, max=2000))
+    note = Text(multiline=True, load_default="", validate=validate.Length(max=2000))
+
+
+class QuestionStatsSchema(Schema):
+    lesson = fields.String()
+    id = fields.String()
+    attempts = fields.Integer()
+    first_try_correct_rate = fields.Float(allow_none=True)
+
+
 class LessonStatsSchema(Schema):
     slug = fields.String()
     completed = fields.Integer()
@@ -63,6 +100,7 @@ class TrackStatsSchema(Schema):
     completion_rate = fields.Float()
     median_days_to_complete = fields.Float(allow_none=True)
     lessons = fields.List(fields.Nested(LessonStatsSchema))
+    questions = fields.List(fields.Nested(QuestionStatsSchema))
 
 
 EnrollmentPageSchema = page_of(EnrollmentSchema)

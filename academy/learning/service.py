@@ -237,7 +237,8 @@ def drop(user_id: int, track_slug: str) -> None:
         enrollment.next_reminder_at = None
 
 
-def _active_enrollment_and_lesson(user_id: int, track_slug: str, lesson_slug: str):
+def active_enrollment_and_lesson(user_id: int, track_slug: str, lesson_slug: str):
+    """(track, lesson, the learner's enrollment locked), or NotFound / Conflict saying why not."""
     track = track_ref(track_slug)
     lesson = next((lesson for lesson in track.lessons if lesson.slug == lesson_slug), None)
     if lesson is None:
@@ -308,11 +309,34 @@ def _complete(user_id: int, enrollment_id: int, lesson: LessonRef, now: datetime
     return inserted, set(db.session.scalars(_DONE, {"enrollment_id": enrollment_id}))
 
 
+# A lesson with a check or evidence is completed through its own endpoint, never by a PUT.
+_COMPLETED_BY = {
+    "check": ("by passing its check", "attempts", '{"answers": {"<question id>": ["<choice id>"]}}'),
+    "evidence": ("by submitting the link it asks for", "evidence", '{"url": "…", "note": "…"}'),
+}
+
+
 def complete_lesson(user_id: int, track_slug: str, lesson_slug: str,
                     now: datetime | None = None) -> EnrollmentView:
-    """Mark a lesson done (idempotent); finishing every current lesson completes the track."""
-    track, lesson, enrollment = _active_enrollment_and_lesson(user_id, track_slug, lesson_slug)
-    now = now or utcnow()
+    """Mark a lesson done (idempotent); finishing every current lesson completes the track.
+
+    Only for lessons the learner completes by saying so: one with a check or evidence answers
+    409 naming the endpoint that completes it."""
+    track, lesson, enrollment = active_enrollment_and_lesson(user_id, track_slug, lesson_slug)
+    if lesson.completion in _COMPLETED_BY:
+        how, endpoint, body = _COMPLETED_BY[lesson.completion]
+        raise Conflict(f"This lesson is completed {how}: POST /api/v1/enrollments/{track_slug}/"
+                       f"lessons/{lesson_slug}/{endpoint} with {body}.",
+                       errors={"endpoint": [f"/api/v1/enrollments/{track_slug}/lessons/"
+                                            f"{lesson_slug}/{endpoint}"]})
+    return record_completion(user_id, track, lesson, enrollment, now or utcnow())
+
+
+def record_completion(user_id: int, track: TrackRef, lesson: LessonRef, enrollment: Enrollment,
+                      now: datetime) -> EnrollmentView:
+    """Complete ``lesson`` for the locked ``enrollment``: the one path every way of completing
+    a lesson takes (a PUT, a passed check, accepted evidence), with streak, track completion,
+    badge and reminders."""
     # Under the enrollment's lock, so the last two lessons finished at once complete the track.
     inserted, done = _complete(user_id, enrollment.id, lesson, now)
     # The enrollment changes only now, after its last read: one UPDATE at commit, not one per
@@ -333,9 +357,14 @@ def complete_lesson(user_id: int, track_slug: str, lesson_slug: str,
     return EnrollmentView(enrollment, track, progress)
 
 
+def view_of(enrollment: Enrollment, track: TrackRef) -> EnrollmentView:
+    """The enrollment as the API answers it, progress read now."""
+    return _views([(enrollment, track)])[0]
+
+
 def uncomplete_lesson(user_id: int, track_slug: str, lesson_slug: str) -> EnrollmentView:
     """Mark a lesson not done; a completed track stays completed."""
-    track, lesson, enrollment = _active_enrollment_and_lesson(user_id, track_slug, lesson_slug)
+    track, lesson, enrollment = active_enrollment_and_lesson(user_id, track_slug, lesson_slug)
     db.session.execute(delete(LessonCompletion).where(
         LessonCompletion.enrollment_id == enrollment.id, LessonCompletion.lesson_id == lesson.id))
     return _views([(enrollment, track)])[0]

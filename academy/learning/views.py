@@ -3,17 +3,21 @@ from flask import current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from ..accounts import limits
 from ..accounts.auth import login_required, require_scope
 from ..apidocs import answers
 from ..errors import Forbidden
 from ..extensions import db
 from ..schemas import PageArgs
-from . import service
+from . import checks, service
 from .schemas import (
+    AttemptRequestSchema,
+    AttemptSchema,
     EnrollmentDetailSchema,
     EnrollmentPageSchema,
     EnrollmentSchema,
     EnrollRequestSchema,
+    EvidenceSubmitSchema,
     LessonStatusSchema,
     TrackStatsSchema,
     enrollment_dict,
@@ -84,6 +88,35 @@ def complete_lesson(body, track, lesson):
     return _send(answer)
 
 
+@bp.route("/enrollments/<track>/lessons/<lesson>/attempts", methods=["POST"])
+@answers(409)
+@login_required
+@limits.attempts
+@bp.arguments(AttemptRequestSchema())
+@bp.response(200, AttemptSchema)
+def attempt_check(body, track, lesson):
+    """Answer the lesson's check: graded in full, kept; passing completes the lesson."""
+    graded = checks.attempt(current_user.id, track, lesson, body["answers"])
+    answer = {**graded, "enrollment": enrollment_dict(graded["enrollment"])}
+    db.session.commit()
+    return _send(answer)
+
+
+@bp.route("/enrollments/<track>/lessons/<lesson>/evidence", methods=["POST"])
+@answers(409)
+@login_required
+@limits.attempts
+@bp.arguments(EvidenceSubmitSchema())
+@bp.response(200, EnrollmentSchema)
+def submit_evidence(body, track, lesson):
+    """Submit the link a project lesson asks for (and a note); it completes the lesson and
+    goes into the track's badge as evidence."""
+    view = checks.submit_evidence(current_user.id, track, lesson, body["url"], body["note"])
+    answer = enrollment_dict(view)
+    db.session.commit()
+    return _send(answer)
+
+
 @bp.route("/enrollments/<track>/lessons/<lesson>", methods=["DELETE"])
 @answers(409)
 @login_required
@@ -105,4 +138,4 @@ def track_stats(slug):
     if not current_user.is_admin:
         raise Forbidden("Only administrators can see track statistics.")
     require_scope("admin")
-    return service.track_stats(slug)
+    return {**service.track_stats(slug), "questions": checks.question_stats(slug)}

@@ -37,10 +37,11 @@ def assertion(public_id):
                         reason=award.revocation_reason)
         response.vary.add("Accept")
         return response
+    evidence = service.evidence_of(award, badge_class)
     if _wants_json():
-        return _json(documents.assertion(award, badge_class))
+        return _json(documents.assertion(award, badge_class, evidence))
     response = html_page(render_template(
-        "web/badge.html", badge=badge_class, recipient=user.display_name,
+        "web/badge.html", badge=badge_class, recipient=user.display_name, evidence=evidence,
         url=documents.assertion_url(award), image=documents.image_url(badge_class),
         issued_on=award.issued_at.strftime("%d %B %Y"),
         linkedin=documents.linkedin_add_url(award, badge_class)))

@@ -61,6 +61,11 @@ MATRIX = {
     ("PUT", "/api/v1/enrollments/{track}/lessons/{lesson}"): ({"status": "completed"},
                                                               (401, 200, 409, 409)),
     ("DELETE", "/api/v1/enrollments/{track}/lessons/{lesson}"): (None, (401, 200, 409, 409)),
+    # basics/intro is completed by a PUT: A is told so (409), B and the admin are not enrolled.
+    ("POST", "/api/v1/enrollments/{track}/lessons/{lesson}/attempts"): (
+        {"answers": {"q": ["a"]}}, (401, 409, 409, 409)),
+    ("POST", "/api/v1/enrollments/{track}/lessons/{lesson}/evidence"): (
+        {"url": "https://github.com/a/b"}, (401, 409, 409, 409)),
     ("GET", "/api/v1/admin/tracks/{slug}/stats"): (None, (401, 403, 403, 200)),
     ("POST", "/api/v1/admin/badges/{public_id}/revoke"): ({"reason": "test"}, (401, 403, 403, 200)),
 }
