@@ -117,8 +117,9 @@ def submit_evidence(user_id: int, track_slug: str, lesson_slug: str, url: str, n
     if urlsplit(url).scheme not in ("https", "http"):
         raise Invalid("Submit a web link.", errors={"url": ["Must be an https:// link."]})
     if not re.fullmatch(wanted.get("url_pattern", "$^"), url):
+        # In the learner's words: the pattern is in the lesson's answer for a client to show.
         raise Invalid("This link is not what the lesson asks for.",
-                      errors={"url": [f"Does not match the pattern {wanted.get('url_pattern')}: "
+                      errors={"url": [f"Not the link this lesson asks for. "
                                       f"{wanted.get('prompt', '')}".strip()]})
     now = now or utcnow()
     values = {"enrollment_id": enrollment.id, "lesson_id": lesson.id, "url": url, "note": note,

@@ -1,13 +1,16 @@
-"""``/admin``: each track's funnel, enrolled → each lesson → completed, as an SVG drawn here."""
+"""``/admin``: each track's funnel, enrolled → each lesson → completed, as an SVG drawn here,
+and the questions of its checks that learners miss most on their first try."""
 from __future__ import annotations
 
 from ..catalog import service as catalog
+from ..learning import checks
 from ..learning import service as learning
 from . import bp
 from .guard import admin_only
 from .render import page
 
 BAR_HEIGHT, GAP, LABEL_WIDTH, CHART_WIDTH = 24, 8, 220, 360
+HARDEST = 5
 
 
 def funnel(stats: dict, titles: dict[str, str]) -> dict:
@@ -26,6 +29,19 @@ def funnel(stats: dict, titles: dict[str, str]) -> dict:
             "bar_height": BAR_HEIGHT}
 
 
+def hardest(slug: str, questions: list[dict]) -> list[dict]:
+    """The ``HARDEST`` questions attempted at least once with the lowest first-try-correct
+    rate (more attempts first on a tie), each with its prompt."""
+    tried = sorted((q for q in questions if q["attempts"] and q["first_try_correct_rate"] is not None),
+                   key=lambda q: (q["first_try_correct_rate"], -q["attempts"]))[:HARDEST]
+    prompts = {}
+    for lesson in {q["lesson"] for q in tried}:
+        prompts.update({(lesson, question["id"]): question["prompt"]
+                        for question in catalog.lesson_detail(slug, lesson)["check"] or ()})
+    return [{**q, "prompt": prompts.get((q["lesson"], q["id"]), ""),
+             "percent": round(100 * q["first_try_correct_rate"])} for q in tried]
+
+
 @bp.get("/admin")
 @admin_only
 def admin():
@@ -35,5 +51,8 @@ def admin():
         detail = catalog.track_detail(track["slug"])
         titles = {lesson["slug"]: lesson["title"] for lesson in detail["lessons"]}
         stats = learning.track_stats(track["slug"])
-        funnels.append({"track": track, "stats": stats, "chart": funnel(stats, titles)})
+        questions = checks.question_stats(track["slug"])
+        funnels.append({"track": track, "stats": stats, "chart": funnel(stats, titles),
+                        "titles": titles, "has_checks": bool(questions),
+                        "hardest": hardest(track["slug"], questions)})
     return page("web/admin.html", funnels=funnels)

@@ -1,18 +1,24 @@
-"""The course pages: home, a career's path, a track, a lesson; enrolling and marking progress.
+"""The course pages: home, a career's path, a track, a lesson; enrolling and marking progress,
+answering a lesson's check and submitting a project's link.
 
 Catalog answers come from the per-process catalog cache (``catalog.service.cached``), so a
 signed-in learner's page costs the session's user and one statement for their enrollments.
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
+from marshmallow import ValidationError
 
+from ..accounts import limits
 from ..catalog import service as catalog
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
+from ..learning import checks
 from ..learning import service as learning
+from ..learning.schemas import EvidenceSubmitSchema
 from . import bp
+from .forms import field_errors
 from .guard import signed_in
 from .render import page
 
@@ -102,23 +108,38 @@ def enroll(slug):
     return redirect(url_for("web.track", slug=slug))
 
 
-@bp.get("/tracks/<slug>/<lesson>")
-def lesson(slug, lesson):
+def _lesson_body(slug: str, lesson: str) -> dict:
+    return _cached_page(("lesson-page", slug, lesson), lambda: catalog.lesson_detail(slug, lesson))
+
+
+def _lesson_page(slug: str, lesson: str, status: int = 200, **form):
+    """The lesson page; ``form`` is what a check or evidence POST shows again: ``answers``
+    ({question id: [choice id]}), ``graded`` (the attempt), ``values``, ``errors`` and
+    ``summary`` (the error summary's links, {control id: message})."""
     detail = _track(slug)
     lessons = detail["lessons"]
     index = next((i for i, item in enumerate(lessons) if item["slug"] == lesson), None)
     if index is None:
         abort(404)
-    body = _cached_page(("lesson-page", slug, lesson), lambda: catalog.lesson_detail(slug, lesson))
+    body = _lesson_body(slug, lesson)
     view = _my_enrollments().get(slug)
     enrolled = view is not None and view.enrollment.status.value != "dropped"
+    graded = form.get("graded")
     return page(
-        "web/lesson.html", track=detail, lesson=body, position=index + 1, total=len(lessons),
-        previous=lessons[index - 1] if index > 0 else None,
+        "web/lesson.html", status, track=detail, lesson=body, position=index + 1,
+        total=len(lessons), previous=lessons[index - 1] if index > 0 else None,
         following=lessons[index + 1] if index + 1 < len(lessons) else None,
         view=view, enrolled=enrolled,
         done=view is not None and lesson in view.progress.completed_lessons,
-        new=view is not None and lesson in view.progress.new_lessons)
+        new=view is not None and lesson in view.progress.new_lessons,
+        answers=form.get("answers", {}), values=form.get("values", {}),
+        errors=form.get("errors", {}), summary=form.get("summary", {}), graded=graded,
+        results={result["question"]: result for result in graded["results"]} if graded else {})
+
+
+@bp.get("/tracks/<slug>/<lesson>")
+def lesson(slug, lesson):
+    return _lesson_page(slug, lesson)
 
 
 @bp.post("/tracks/<slug>/<lesson>/complete")
@@ -140,3 +161,74 @@ def complete(slug, lesson):
     if view.progress.next_lesson:
         return redirect(url_for("web.lesson", slug=slug, lesson=view.progress.next_lesson))
     return redirect(url_for("web.track", slug=slug))
+
+
+def _refused(slug: str, lesson: str, exc: Conflict):
+    """Not enrolled, dropped, or the wrong kind of lesson: said on the lesson page."""
+    flash(exc.detail, "error")
+    return redirect(url_for("web.lesson", slug=slug, lesson=lesson))
+
+
+def _answers_of(form) -> dict[str, list[str]]:
+    """``q-<question id>`` fields (a radio's one value, a checkbox group's several) as the
+    service's answers; a question left blank is simply absent."""
+    return {name[2:]: [value for value in form.getlist(name) if value]
+            for name in form if name.startswith("q-")}
+
+
+def _unanswered(questions: list[dict], problems: dict) -> tuple[dict, dict]:
+    """The service's ``answers.<id>`` problems as (beside each question, {id: message}) and
+    the error summary ({first choice's id: "Question 2: message"}), in the page's order."""
+    beside = {field.removeprefix("answers."): reasons[0] for field, reasons in problems.items()}
+    summary = {f"q-{question['id']}": f"Question {number}: {beside[question['id']]}"
+               for number, question in enumerate(questions, 1) if question["id"] in beside}
+    known = {question["id"] for question in questions}
+    summary.update({"check": message for qid, message in beside.items() if qid not in known})
+    return beside, summary
+
+
+@bp.post("/tracks/<slug>/<lesson>/check")
+@signed_in
+@limits.attempts
+def check(slug, lesson):
+    answers = _answers_of(request.form)
+    try:
+        graded = checks.attempt(current_user.id, slug, lesson, answers)
+    except NotFound:
+        abort(404)
+    except Conflict as exc:
+        return _refused(slug, lesson, exc)
+    except Invalid as exc:
+        questions = _lesson_body(slug, lesson)["check"] or []
+        beside, summary = _unanswered(questions, exc.errors or {})
+        return _lesson_page(slug, lesson, 422, answers=answers, errors=beside, summary=summary)
+    db.session.commit()
+    # Shown, not redirected to: the graded answers are the page (a miss teaches).
+    return _lesson_page(slug, lesson, answers=answers, graded=graded)
+
+
+@bp.post("/tracks/<slug>/<lesson>/evidence")
+@signed_in
+@limits.attempts
+def evidence(slug, lesson):
+    # A browser sends a textarea's line breaks as CRLF; its maxlength counts them as one.
+    values = {"url": request.form.get("url", "").strip(),
+              "note": request.form.get("note", "").replace("\r\n", "\n")}
+    try:
+        if not values["url"]:
+            raise ValidationError({"url": ["Enter the link to your project."]})
+        body = EvidenceSubmitSchema().load(values)
+        checks.submit_evidence(current_user.id, slug, lesson, body["url"], body["note"])
+    except ValidationError as exc:
+        errors = field_errors(exc.messages)
+        return _lesson_page(slug, lesson, 422, values=values, errors=errors, summary=errors)
+    except NotFound:
+        abort(404)
+    except Conflict as exc:
+        return _refused(slug, lesson, exc)
+    except Invalid as exc:
+        errors = field_errors(exc.errors)
+        return _lesson_page(slug, lesson, 422, values=values, errors=errors, summary=errors)
+    db.session.commit()
+    flash("Your project is submitted: this lesson is complete.", "success")
+    return redirect(url_for("web.lesson", slug=slug, lesson=lesson))

@@ -229,3 +229,51 @@ def test_every_other_page_passes_axe_in_light_and_dark(app, server, browser):
         problems += checked.problems
         context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_a_lessons_check_and_project_form_pass_axe_before_and_after_an_attempt(
+        app, server, site, browser):
+    """The pages of lessons that ask for more (tests/helpers/content.checked_track), signed out,
+    enrolled, refused and graded, in light and dark."""
+    from tests.helpers.content import checked_track
+
+    checked_track(site)
+    result = app.test_cli_runner().invoke(args=["academy", "content", "sync", str(site)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        make_user(email="ev@example.org")
+    problems = []
+    for scheme in ("light", "dark"):
+        context = browser.new_context(base_url=server, color_scheme=scheme)
+        page = context.new_page()
+        checked = Checked(page)
+        for path in ("/tracks/projects/quiz", "/tracks/projects/build"):  # signed out: to read
+            page.goto(path)
+            checked.check()
+        page.goto("/login")
+        page.get_by_label("Email").fill("ev@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto("/tracks/projects")
+        if scheme == "light":
+            page.get_by_role("button", name="Enroll").click()
+        page.goto("/tracks/projects/quiz")
+        checked.check()  # the check, before an attempt
+        page.get_by_role("button", name="Submit answers").click()  # nothing chosen
+        expect(page.locator(".error-summary")).to_be_focused()
+        checked.check()
+        page.get_by_label("Precision").check()
+        page.get_by_label("Scaling with statistics of all rows").check()
+        page.get_by_role("button", name="Submit answers").click()
+        expect(page.get_by_text("not passed yet")).to_be_visible()
+        expect(page.locator(".check__result")).to_be_focused()
+        checked.check()  # after a wrong attempt: every choice explained
+        page.goto("/tracks/projects/build")
+        checked.check()
+        page.get_by_label("Link", exact=True).fill("https://gitlab.com/ada/fraud-model")
+        page.get_by_role("button", name="Submit evidence").click()
+        expect(page.locator(".error-summary")).to_be_focused()
+        checked.check()
+        problems += checked.problems
+        context.close()
+    assert not problems, "\n".join(problems)

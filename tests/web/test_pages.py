@@ -138,7 +138,10 @@ def test_wrong_password_on_sign_in_says_so_without_telling_who_exists(app, site,
     unknown = submit(client, form, "/login", email="nobody@example.org", password="wrong password!")
     assert known.status_code == unknown.status_code == 401
     assert "The email or the password is not right." in text(known)
-    assert text(known).replace("fa@example.org", "X") == text(unknown).replace("nobody@example.org", "X")
+    # The CSRF token is signed with the time, so it differs when the second ticks in between.
+    def same(page, email):
+        return re.sub(r'name="csrf_token" value="[^"]+"', "", text(page).replace(email, "X"))
+    assert same(known, "fa@example.org") == same(unknown, "nobody@example.org")
 
 
 def test_settings_change_zone_hour_and_mail_preferences(app, site, client):
@@ -306,3 +309,162 @@ def test_enrolling_before_the_prerequisites_shows_a_notice_linking_them(app, sit
     for lesson in ("intro", "numbers", "plots"):
         submit(client, text(client.get(f"/tracks/basics/{lesson}")), f"/tracks/basics/{lesson}/complete")
     assert "You have not finished" not in text(client.get("/tracks/advanced"))
+
+
+# -- checks and project evidence through the lesson page ----------------------------------------
+
+EXPLANATIONS = ("Wrong: precision counts false alarms.", "Right: recall counts missed frauds.",
+                "Wrong: with 1% fraud, accuracy hides misses.",
+                "Right: the test rows shaped the scaler.", "Wrong: that is the fix.",
+                "Right: the test set steered the choice.")
+
+
+@pytest.fixture
+def projects(app, site):
+    """``site`` plus the ``projects`` track: ``quiz`` (a check), ``build`` (evidence), ``notes``."""
+    from tests.helpers.content import checked_track
+
+    checked_track(site)
+    result = app.test_cli_runner().invoke(args=["academy", "content", "sync", str(site)])
+    assert result.exit_code == 0, result.output
+    return site
+
+
+def enrolled_in_projects(app, client, email: str) -> None:
+    with app.app_context():
+        make_user(email=email)
+    submit(client, text(client.get("/login")), "/login", email=email, password=PASSWORD)
+    assert submit(client, text(client.get("/tracks/projects")),
+                  "/tracks/projects/enroll").status_code == 302
+
+
+def fieldset(html: str, question: str) -> str:
+    """The markup of one question's fieldset."""
+    (found,) = [part.split("</fieldset>")[0] for part in html.split("<fieldset")[1:]
+                if f'name="q-{question}"' in part.split("</fieldset>")[0]]
+    return found
+
+
+def answer(client, answers: dict):
+    page = text(client.get("/tracks/projects/quiz"))
+    return submit(client, page, "/tracks/projects/quiz/check", **answers)
+
+
+def lessons_done(client) -> str:
+    return re.search(r"(\d+ of \d+ lessons)", text(client.get("/dashboard"))).group(1)
+
+
+def test_the_answers_are_never_in_the_lesson_page_before_an_attempt(app, projects, client):
+    def assert_no_answers(html):
+        assert "Right:" not in html and "Wrong:" not in html and "why" not in html.lower()
+        assert not [why for why in EXPLANATIONS if why in html]
+        assert "Which metric?" in html and "Recall" in html  # the questions, to read
+
+    signed_out = text(client.get("/tracks/projects/quiz"))
+    assert_no_answers(signed_out)
+    assert 'name="q-metric"' not in signed_out and "Sign in</a> to answer the questions" in signed_out
+    enrolled_in_projects(app, client, "qa@example.org")
+    page = text(client.get("/tracks/projects/quiz"))
+    assert_no_answers(page)
+    assert "Submit answers" in page and "Mark complete" not in page
+    assert len(re.findall(r'type="radio" id="[^"]+" name="q-metric"', page)) == 3
+    assert len(re.findall(r'type="checkbox" id="[^"]+" name="q-leaks"', page)) == 3
+    assert "<legend" in fieldset(page, "leaks") and "Select all that apply." in fieldset(page, "leaks")
+
+
+def test_a_wrong_attempt_on_the_page_shows_which_was_wrong_and_every_explanation(
+        app, projects, client):
+    from tests.web.test_layout import assert_well_formed_page
+
+    enrolled_in_projects(app, client, "qb@example.org")
+    graded = answer(client, {"q-metric": "a", "q-leaks": ["a", "c"]})
+    html = text(graded)
+    assert_well_formed_page(client, graded, 200)
+    assert "1 of 2 right — not passed yet; every question must be right" in html
+    metric, leaks = fieldset(html, "metric"), fieldset(html, "leaks")
+    assert "Not right yet." in metric and "Right." in leaks and "Not right yet." not in leaks
+    for why in EXPLANATIONS:  # every choice explained, the ones not chosen too
+        assert why in html, why
+    # What the learner chose stays chosen, so they can change it and try again.
+    assert re.search(r'value="a" checked aria-describedby="q-metric--why"', metric)
+    assert not re.search(r'value="b" checked', metric)
+    assert re.search(r'<strong>You chose this.</strong> Wrong: precision', metric)
+    assert "Submit answers" in html and "Passed" not in html
+    assert lessons_done(client) == "0 of 3 lessons"
+
+
+def test_a_right_attempt_on_the_page_completes_the_lesson(app, projects, client):
+    enrolled_in_projects(app, client, "qc@example.org")
+    graded = answer(client, {"q-metric": "b", "q-leaks": ["a", "c"]})
+    html = text(graded)
+    assert graded.status_code == 200
+    assert "Passed: this lesson is complete" in html and "33% done" in html
+    assert links(html)["Next lesson: Build the project"] == "/tracks/projects/build"
+    assert lessons_done(client) == "1 of 3 lessons"
+
+
+def test_an_unanswered_question_is_a_422_linking_it_and_keeps_the_answers(app, projects, client):
+    from tests.web.test_layout import assert_well_formed_page
+
+    enrolled_in_projects(app, client, "qd@example.org")
+    refused = answer(client, {"q-metric": "b"})
+    page = assert_well_formed_page(client, refused, 422)
+    html = text(refused)
+    summary = re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
+    assert links(summary) == {"Question 2: Answer this question.": "#q-leaks"}
+    assert "q-leaks" in page.ids()  # the link lands on the question's first choice
+    leaks = fieldset(html, "leaks")
+    assert 'aria-describedby="q-leaks--hint q-leaks--error"' in leaks
+    assert "Answer this question." in leaks
+    assert re.search(r'value="b" checked', fieldset(html, "metric"))
+    assert html.split("<title>")[1].startswith("Error: ")
+    assert lessons_done(client) == "0 of 3 lessons"
+
+
+def test_project_evidence_through_the_page(app, projects, client):
+    from tests.web.test_layout import assert_well_formed_page
+
+    enrolled_in_projects(app, client, "qe@example.org")
+    page = text(client.get("/tracks/projects/build"))
+    assert 'type="url"' in page and ">Link</label>" in page and "Submit evidence" in page
+    assert "Link the GitHub repository of your project." in page
+    bad = submit(client, page, "/tracks/projects/build/evidence",
+                 url="https://gitlab.com/ada/fraud-model", note="Nightly scoring.")
+    assert_well_formed_page(client, bad, 422)
+    html = text(bad)
+    assert 'href="#url"' in html and 'id="url-error"' in html and "Not the link this lesson asks for" in html
+    assert 'value="https://gitlab.com/ada/fraud-model"' in html and "Nightly scoring." in html
+    assert lessons_done(client) == "0 of 3 lessons"
+    good = submit(client, page, "/tracks/projects/build/evidence",
+                  url="https://github.com/ada/fraud-model", note="Nightly scoring.")
+    assert good.status_code == 302 and good.headers["Location"] == "/tracks/projects/build"
+    after = text(client.get(good.headers["Location"]))
+    assert "Your project is submitted: this lesson is complete." in after
+    assert "You submitted your project." in after
+    assert lessons_done(client) == "1 of 3 lessons"
+
+
+def test_the_admin_page_lists_the_hardest_questions(app, projects, client):
+    with app.app_context():
+        make_user(email="qf@example.org", is_admin=True)
+    submit(client, text(client.get("/login")), "/login", email="qf@example.org", password=PASSWORD)
+    before = text(client.get("/admin"))
+    assert "Hardest questions" in before and "None of its questions has been attempted yet." in before
+    assert "No lesson of this track has a check." in before  # basics
+
+    learner = app.test_client()
+    enrolled_in_projects(app, learner, "qg@example.org")
+    answer(learner, {"q-metric": "a", "q-leaks": ["a", "c"]})  # first try: metric wrong
+    answer(learner, {"q-metric": "b", "q-leaks": ["a", "c"]})
+
+    html = text(client.get("/admin"))
+    assert "None of its questions has been attempted yet." not in html
+    table = html[html.index("Hardest questions"):]
+    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</th><td>(.*?)</td><td[^>]*>(\d+)</td>"
+                      r"<td[^>]*>(\d+%)</td></tr>", table)
+    assert [(re.sub(r"<[^>]+>", "", q), lesson, n, rate) for q, lesson, n, rate in rows] == [
+        ("Missing a fraud costs far more than a false alarm. Which metric? (metric)",
+         "Metrics quiz", "2", "0%"),
+        ("Which of these leak the test set? (select all that apply) (leaks)",
+         "Metrics quiz", "2", "100%"),
+    ]
