@@ -75,6 +75,8 @@ class LessonFrontMatterSchema(Schema):
     minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=600))
     resources = fields.List(fields.Nested(ResourceSchema), required=True,
                             validate=validate.Length(min=1, error="lists no resources"))
+    # Hours a project takes beyond the lesson's reading (``minutes``), shown beside it.
+    project_hours = fields.Float(validate=validate.Range(min=0.5, max=1000))
     check = fields.List(fields.Nested(QuestionSchema),
                         validate=validate.Length(min=1, max=20, error="needs 1 to {max} questions"))
     evidence = fields.Nested(EvidenceSchema)
@@ -162,6 +164,7 @@ class LessonSpec:
     content_hash: str
     check: list[dict] | None = None
     evidence: dict | None = None
+    project_hours: float | None = None
 
 
 @dataclass
@@ -328,9 +331,10 @@ def _load_lesson(path: Path, slug: str, problems: list[Problem]) -> LessonSpec |
     evidence = ({"prompt": loaded["evidence"]["prompt"].strip(),
                  "url_pattern": loaded["evidence"]["url_pattern"]}
                 if loaded.get("evidence") else None)
+    project_hours = loaded.get("project_hours")
     hashed = [loaded["title"], loaded["minutes"], resources, body]
-    if check or evidence:  # lessons without either keep the hash they had
-        hashed += [check, evidence]
+    if check or evidence or project_hours:  # lessons without them keep the hash they had
+        hashed += [check, evidence, project_hours]
     return LessonSpec(
         slug=slug,
         title=loaded["title"],
@@ -341,6 +345,7 @@ def _load_lesson(path: Path, slug: str, problems: list[Problem]) -> LessonSpec |
         content_hash=digest(hashed),
         check=check,
         evidence=evidence,
+        project_hours=project_hours,
     )
 
 

@@ -49,6 +49,8 @@ class Lesson(db.Model):
     slug: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     minutes: Mapped[int]
+    # Reading and exercises take ``minutes``; a project lesson's project takes these hours more.
+    project_hours: Mapped[float | None]
     # 1-based order among current lessons; None once retired.
     position: Mapped[int | None]
     resources: Mapped[list[dict]] = mapped_column(JSON, default=list)

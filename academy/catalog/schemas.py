@@ -22,7 +22,9 @@ class TrackSchema(Schema):
     career = fields.String()
     position = fields.Integer()
     lesson_count = fields.Integer()
-    estimated_minutes = fields.Integer()
+    estimated_minutes = fields.Integer(metadata={"description": "Reading and exercises."})
+    estimated_project_hours = fields.Float(metadata={
+        "description": "Project work beyond the reading, in hours (0 when none)."})
     prerequisites = fields.List(fields.String())
     badge = fields.Nested(BadgeRefSchema, allow_none=True)
 
@@ -31,6 +33,8 @@ class LessonRefSchema(Schema):
     slug = fields.String()
     title = fields.String()
     minutes = fields.Integer()
+    project_hours = fields.Float(allow_none=True, metadata={
+        "description": "Hours a project takes beyond the reading; null when none."})
     position = fields.Integer()
 
 

@@ -145,6 +145,7 @@ def _sync_lessons(track: Track, spec: TrackSpec, existing: dict[str, Lesson], no
             continue
         lesson.title = lspec.title
         lesson.minutes = lspec.minutes
+        lesson.project_hours = lspec.project_hours
         lesson.resources = lspec.resources
         lesson.body_markdown = lspec.body_markdown
         lesson.body_html = lspec.body_html
@@ -190,7 +191,8 @@ def _track_totals():
     """Per-track count and minutes of current lessons, as a subquery."""
     return (
         select(Lesson.track_id, func.count().label("lesson_count"),
-               func.coalesce(func.sum(Lesson.minutes), 0).label("estimated_minutes"))
+               func.coalesce(func.sum(Lesson.minutes), 0).label("estimated_minutes"),
+               func.coalesce(func.sum(Lesson.project_hours), 0).label("project_hours"))
         .where(Lesson.retired_at.is_(None))
         .group_by(Lesson.track_id)
         .subquery()
@@ -201,7 +203,8 @@ def _track_summaries(*criteria, page: int = 1, per_page: int | None = None) -> l
     """GET /tracks items of the current tracks matching ``criteria``, by career and position."""
     totals = _track_totals()
     query = (
-        select(Track, totals.c.lesson_count, totals.c.estimated_minutes, BadgeClass)
+        select(Track, totals.c.lesson_count, totals.c.estimated_minutes, totals.c.project_hours,
+               BadgeClass)
         .outerjoin(totals, totals.c.track_id == Track.id)
         .outerjoin(BadgeClass, BadgeClass.track_id == Track.id)
         .where(Track.retired_at.is_(None), *criteria)
@@ -209,8 +212,8 @@ def _track_summaries(*criteria, page: int = 1, per_page: int | None = None) -> l
     )
     if per_page is not None:
         query = query.limit(per_page).offset((page - 1) * per_page)
-    return [_track_summary(t, count, minutes, badge)
-            for t, count, minutes, badge in db.session.execute(query).all()]
+    return [_track_summary(t, count, minutes, badge, hours)
+            for t, count, minutes, hours, badge in db.session.execute(query).all()]
 
 
 def list_tracks(career: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
@@ -230,7 +233,8 @@ def track_careers() -> frozenset[str]:
         select(Track.career).where(Track.retired_at.is_(None)).distinct())))
 
 
-def _track_summary(track: Track, lesson_count, minutes, badge: BadgeClass | None) -> dict:
+def _track_summary(track: Track, lesson_count, minutes, badge: BadgeClass | None,
+                   project_hours=0) -> dict:
     return {
         "slug": track.slug,
         "title": track.title,
@@ -239,6 +243,8 @@ def _track_summary(track: Track, lesson_count, minutes, badge: BadgeClass | None
         "position": track.position,
         "lesson_count": lesson_count or 0,
         "estimated_minutes": minutes or 0,
+        # Effort told apart: minutes of reading and exercises, hours of project work beyond them.
+        "estimated_project_hours": float(project_hours or 0),
         "prerequisites": list(track.prerequisites or []),
         "badge": {"slug": badge.slug, "name": badge.name} if badge else None,
     }
@@ -289,10 +295,11 @@ def track_detail(slug: str) -> dict:
     track = get_track(slug)
     lessons = current_lessons(track.id)
     badge = db.session.scalar(select(BadgeClass).where(BadgeClass.track_id == track.id))
-    detail = _track_summary(track, len(lessons), sum(lesson.minutes for lesson in lessons), badge)
+    detail = _track_summary(track, len(lessons), sum(lesson.minutes for lesson in lessons), badge,
+                            sum(lesson.project_hours or 0 for lesson in lessons))
     detail["lessons"] = [
         {"slug": lesson.slug, "title": lesson.title, "minutes": lesson.minutes,
-         "position": lesson.position}
+         "project_hours": lesson.project_hours, "position": lesson.position}
         for lesson in lessons
     ]
     return detail
@@ -310,6 +317,7 @@ def lesson_detail(track_slug: str, lesson_slug: str) -> dict:
         "slug": lesson.slug,
         "title": lesson.title,
         "minutes": lesson.minutes,
+        "project_hours": lesson.project_hours,
         "position": lesson.position,
         "track": {"slug": track.slug, "title": track.title},
         "body_html": lesson.body_html,

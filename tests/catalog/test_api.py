@@ -15,7 +15,7 @@ def test_list_tracks(client, catalog):
     assert first == {
         "slug": "basics", "title": "Basics", "summary": "Summary of basics.",
         "career": "data-career", "position": 1, "lesson_count": 3,
-        "estimated_minutes": 10 + 11 + 12, "prerequisites": [],
+        "estimated_minutes": 10 + 11 + 12, "estimated_project_hours": 0.0, "prerequisites": [],
         "badge": {"slug": "basics", "name": "basics badge"},
     }
     assert body["items"][1]["prerequisites"] == ["basics"]
