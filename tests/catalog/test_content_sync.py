@@ -101,4 +101,6 @@ def test_the_real_career_syncs(cli, ctx):
     for earlier, later in zip(tracks, tracks[1:]):
         assert later.prerequisites == [earlier.slug]
     counts = {t.slug: len(lessons_of(t.slug)) for t in tracks}
-    assert all(4 <= n <= 8 for n in counts.values()), counts
+    # Each step is a track of a handful of lessons, not a textbook: fundamentals, with deep
+    # learning, is the longest at nine.
+    assert all(4 <= n <= 10 for n in counts.values()), counts
