@@ -1,12 +1,22 @@
 """Learning rules: enrollment, lesson progress, completion, streaks and track statistics."""
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, DateTime, Integer, String, bindparam, cast, delete, func, select
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 
 from ..accounts.models import User
@@ -415,6 +425,27 @@ def erase_learner(user_id: int) -> None:
 
 # -- statistics --------------------------------------------------------------------------------
 
+def _median_days_to_complete(track_id: int) -> float | None:
+    """The median time from enrolling to completing, computed in the database: at a million
+    completions, a million rows read into Python for one number was the admin page's cost.
+
+    PostgreSQL: ``percentile_cont(0.5)`` over the durations. SQLite, which has no percentiles:
+    the middle one or two durations by ORDER BY … LIMIT/OFFSET, averaged."""
+    done = and_(Enrollment.track_id == track_id, Enrollment.completed_at.is_not(None))
+    if db.session.get_bind().dialect.name == "postgresql":
+        seconds = func.extract("epoch", Enrollment.completed_at - Enrollment.enrolled_at)
+        median = db.session.scalar(select(
+            func.percentile_cont(0.5).within_group(seconds)).where(done))
+        return float(median) / 86400 if median is not None else None
+    count = db.session.scalar(select(func.count()).select_from(Enrollment).where(done))
+    if not count:
+        return None
+    days = func.julianday(Enrollment.completed_at) - func.julianday(Enrollment.enrolled_at)
+    middle = db.session.scalars(select(days).where(done).order_by(days)
+                                .limit(2 - count % 2).offset((count - 1) // 2)).all()
+    return sum(middle) / len(middle)
+
+
 def track_stats(track_slug: str) -> dict:
     track = get_track(track_slug)
     counts = dict(db.session.execute(
@@ -423,13 +454,7 @@ def track_stats(track_slug: str) -> dict:
     ).all())
     enrolled = sum(counts.values())
     completed = counts.get(EnrollmentStatus.completed, 0)
-    durations = [
-        (done - start).total_seconds() / 86400
-        for start, done in db.session.execute(
-            select(Enrollment.enrolled_at, Enrollment.completed_at)
-            .where(Enrollment.track_id == track.id, Enrollment.completed_at.is_not(None))
-        )
-    ]
+    median_days = _median_days_to_complete(track.id)
     per_lesson = dict(db.session.execute(
         select(LessonCompletion.lesson_id, func.count())
         .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
@@ -444,7 +469,7 @@ def track_stats(track_slug: str) -> dict:
         "completed": completed,
         "dropped": counts.get(EnrollmentStatus.dropped, 0),
         "completion_rate": round(completed / enrolled, 4) if enrolled else 0.0,
-        "median_days_to_complete": round(statistics.median(durations), 2) if durations else None,
+        "median_days_to_complete": round(median_days, 2) if median_days is not None else None,
         "lessons": [{"slug": lesson.slug, "completed": per_lesson.get(lesson.id, 0)}
                     for lesson in lessons],
     }
