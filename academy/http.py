@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from functools import cache
 
 from flask import Flask, Response, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
@@ -94,16 +96,27 @@ _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 def json_depth(data: bytes) -> int:
     """How deeply arrays and objects nest in ``data`` (brackets inside strings not counted)."""
+    return _depth(_JSON_STRING.sub(b"", data))
+
+
+def _depth(bare: bytes) -> int:
     depth = deepest = 0
-    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", data)):
+    for bracket in _JSON_BRACKET.findall(bare):
         depth += 1 if bracket in (b"[", b"{") else -1
         deepest = max(deepest, depth)
     return deepest
 
 
+@cache
+def _digits(count: int) -> re.Pattern[bytes]:
+    return re.compile(rb"\d{%d}" % count)
+
+
 def _require_json_body() -> None:
     """Bodies sent to the API must be JSON; a form or text body is refused, not ignored; JSON
-    nested deeper than ``MAX_JSON_DEPTH`` is refused before anything reads it."""
+    nested deeper than ``MAX_JSON_DEPTH``, or holding a number longer than Python reads as an
+    int (its parser would raise a ValueError no one catches), is refused before anything reads
+    it. Both look at the body with its strings taken out, which is done once."""
     if (request.method not in _BODY_METHODS or not request.path.startswith("/api/")
             or request.routing_exception is not None):
         return
@@ -120,8 +133,13 @@ def _require_json_body() -> None:
         # A chunked body has no length to check up front, and werkzeug stops reading it at
         # the limit without a word: what it read would be a truncated document.
         raise RequestEntityTooLarge()
-    if json_depth(data) > MAX_JSON_DEPTH:
+    bare = _JSON_STRING.sub(b"", data)
+    if _depth(bare) > MAX_JSON_DEPTH:
         raise BadRequest(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
+    digits = sys.get_int_max_str_digits()
+    if digits and len(bare) > digits and _digits(digits + 1).search(bare):
+        raise BadRequest(f"A number in the JSON body has more than {digits} digits, more than "
+                         "any field takes.")
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):

@@ -4,15 +4,12 @@ PostgreSQL text cannot hold NUL and psycopg cannot encode a lone surrogate, so s
 that reached a query was a 500. A path holding NUL, another control character or bytes that
 are not UTF-8 names nothing here: 404, exactly as an unknown path (a page's path gets the
 site's 404 page). Such a query string is a 400, and so is a form (the pages' sign-in form)
-with NUL in a field. A JSON number with more digits than Python reads as an int made the JSON
-parser raise a ValueError that no one caught: a 400 too. Strings inside JSON bodies are the
-schemas' to check (``academy.fields.Text``), which name the field.
+with NUL in a field. JSON bodies are checked with the other body rules (``http``: depth,
+over-long numbers); strings inside them are the schemas' to check (``academy.fields.Text``),
+which name the field.
 """
 from __future__ import annotations
 
-import re
-import sys
-from functools import cache
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, request
@@ -21,7 +18,6 @@ from werkzeug.exceptions import BadRequest, NotFound
 from .fields import text_problem
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
 def _text(raw: bytes) -> str | None:
@@ -56,19 +52,6 @@ def query_problem(query_string: str) -> str | None:
     return f"The query string cannot be read: {problem}" if problem else None
 
 
-@cache
-def _digits(count: int) -> re.Pattern[bytes]:
-    return re.compile(rb"\d{%d}" % count)
-
-
-def _long_number(body: bytes, limit: int) -> bool:
-    """Whether ``body`` holds a number of more than ``limit`` digits (outside strings)."""
-    long_run = _digits(limit + 1)
-    # The quick look first: almost no body has such a run of digits anywhere.
-    return (long_run.search(body) is not None
-            and long_run.search(_JSON_STRING.sub(b"", body)) is not None)
-
-
 def _refuse_bad_bytes() -> None:
     environ = request.environ
     if path_problem(environ.get("PATH_INFO", "")):
@@ -80,12 +63,6 @@ def _refuse_bad_bytes() -> None:
                                           for key, value in request.form.items(multi=True)):
         # Werkzeug reads form bytes that are not UTF-8 as U+FFFD, so only NUL gets this far.
         raise BadRequest("A form field holds NUL, which no field can take.")
-    limit = sys.get_int_max_str_digits()
-    if limit and request.is_json:
-        body = request.get_data(cache=True)
-        if len(body) > limit and _long_number(body, limit):
-            raise BadRequest(f"A number in the JSON body has more than {limit} digits, more "
-                             f"than any field takes.")
 
 
 def register_inputs(app: Flask) -> None:

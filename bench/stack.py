@@ -56,7 +56,8 @@ def self_completed_content(workdir: Path) -> Path:
         text = lesson.read_text(encoding="utf-8")
         _, front, body = text.split("---\n", 2)
         data = yaml.safe_load(front)
-        if data.pop("check", None) is not None or data.pop("evidence", None) is not None:
+        removed = [data.pop(key, None) for key in ("check", "evidence")]
+        if any(value is not None for value in removed):
             lesson.write_text(f"---\n{yaml.safe_dump(data, sort_keys=False, allow_unicode=True)}"
                               f"---\n{body}", encoding="utf-8")
     return target

@@ -6,7 +6,6 @@ browser never attaches an ``Authorization`` header on its own.
 from __future__ import annotations
 
 import functools
-import hashlib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -20,7 +19,7 @@ from ..errors import Forbidden, Unauthorized
 from ..extensions import csrf, db, login_manager
 from ..timeutil import isoformat, utcnow
 from . import sessions
-from .models import AccessToken, User
+from .models import AccessToken, User, secret_hash
 
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # A token's last use is recorded at most this often, so reads do not turn into writes.
@@ -33,10 +32,6 @@ _TOKEN_USER = (select(User, AccessToken.id, AccessToken.last_used_at, AccessToke
                       AccessToken.scopes)
                .join(AccessToken, AccessToken.user_id == User.id)
                .where(AccessToken.token_hash == bindparam("token_hash")))
-
-
-def hash_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @login_manager.user_loader
@@ -59,7 +54,7 @@ def _authenticate_bearer() -> None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Authorization must be 'Bearer <token>'.")
-    row = db.session.execute(_TOKEN_USER, {"token_hash": hash_token(secret.strip())}).first()
+    row = db.session.execute(_TOKEN_USER, {"token_hash": secret_hash(secret.strip())}).first()
     if row is None or not row[0].is_active:
         raise Unauthorized("That access token is not valid.")
     user, token_id, last_used_at, expires_at, scopes = row

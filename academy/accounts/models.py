@@ -1,6 +1,7 @@
 """Users and their personal access tokens."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -11,6 +12,12 @@ from ..extensions import db
 from ..timeutil import utcnow
 
 DEFAULT_REMINDER_HOUR = 18
+
+
+def secret_hash(secret: str) -> str:
+    """How a random secret we hand out is stored (access tokens, sign-in keys): its SHA-256.
+    They are 256 random bits, so a fast hash is enough and lookups stay exact."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class User(UserMixin, db.Model):

@@ -18,13 +18,13 @@ from ..notifications.service import queue_mail, render_mail
 from ..signals import learner_erased, schedule_changed
 from ..timeutil import utcnow
 from . import emails, sessions
-from .auth import hash_token
 from .models import (
     DEFAULT_TOKEN_DAYS,
     DEFAULT_TOKEN_SCOPES,
     TOKEN_SCOPES,
     AccessToken,
     User,
+    secret_hash,
 )
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
 
@@ -190,7 +190,7 @@ def create_token(user_id: int, name: str, *, expires_in_days: int = DEFAULT_TOKE
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     chosen = [scope for scope in TOKEN_SCOPES if scope in set(scopes)]
-    token = AccessToken(user_id=user_id, name=name, token_hash=hash_token(secret),
+    token = AccessToken(user_id=user_id, name=name, token_hash=secret_hash(secret),
                         prefix=secret[:10], scopes=" ".join(chosen), created_at=now,
                         expires_at=now + timedelta(days=expires_in_days))
     db.session.add(token)

@@ -7,7 +7,6 @@ exists, so signing out, a password change or a reset ends every copy of the cook
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -17,7 +16,7 @@ from sqlalchemy import bindparam, delete, select
 
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import LoginSession, User
+from .models import LoginSession, User, secret_hash
 
 # A sign-in without "remember me" lasts as long as the browser keeps its session cookie, but
 # never more than this on the server; one with it, as long as the remember cookie.
@@ -28,10 +27,6 @@ _SIGNED_IN = (select(User)
               .where(LoginSession.key_hash == bindparam("key_hash"),
                      User.id == bindparam("user_id"),
                      LoginSession.expires_at > bindparam("now")))
-
-
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _lifetime(remember: bool) -> timedelta:
@@ -47,7 +42,7 @@ def sign_in(user: User, *, remember: bool = False) -> None:
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
                                                   LoginSession.expires_at <= now))
     key = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(user_id=user.id, key_hash=_hash(key), remember=remember,
+    db.session.add(LoginSession(user_id=user.id, key_hash=secret_hash(key), remember=remember,
                                 created_at=now, expires_at=now + _lifetime(remember)))
     db.session.commit()
     user.session_key = key
@@ -59,7 +54,7 @@ def sign_out(user: User | None) -> None:
     """End this sign-in on the server and in the browser."""
     if user is not None and getattr(user, "session_key", None):
         db.session.execute(delete(LoginSession).where(
-            LoginSession.key_hash == _hash(user.session_key)))
+            LoginSession.key_hash == secret_hash(user.session_key)))
         db.session.commit()
     session.clear()
     logout_user()  # after clear: it leaves the note that tells Flask-Login to drop the remember cookie
@@ -76,7 +71,7 @@ def load(alternative_id: str) -> User | None:
     version, _, key = rest.partition(":")
     if not (user_id.isdigit() and version.isdigit() and key):
         return None
-    user = db.session.scalar(_SIGNED_IN, {"key_hash": _hash(key), "user_id": int(user_id),
+    user = db.session.scalar(_SIGNED_IN, {"key_hash": secret_hash(key), "user_id": int(user_id),
                                           "now": utcnow()})
     if user is None or user.erased_at is not None or user.session_version != int(version):
         return None

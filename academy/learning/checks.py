@@ -27,11 +27,9 @@ from .models import CheckAnswer, CheckAttempt, Enrollment, LessonEvidence
 def _lesson_asking(user_id: int, track_slug: str, lesson_slug: str, kind: str, endpoint: str):
     track, ref, enrollment = service.active_enrollment_and_lesson(user_id, track_slug, lesson_slug)
     if ref.completion != kind:
-        how = {"self": "with PUT /api/v1/enrollments/{t}/lessons/{l}",
-               "check": "by passing its check (…/attempts)",
-               "evidence": "by submitting a link (…/evidence)"}[ref.completion]
-        raise Conflict(f"This lesson has no {endpoint} to submit: it is completed "
-                       f"{how.format(t=track_slug, l=lesson_slug)}.")
+        sentence, path = service.how_completed(ref.completion, track_slug, lesson_slug)
+        raise Conflict(f"This lesson has no {endpoint} to submit. {sentence}",
+                       errors={"endpoint": [path]})
     return track, ref, enrollment, db.session.get(Lesson, ref.id)
 
 

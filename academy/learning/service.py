@@ -319,11 +319,22 @@ def _complete(user_id: int, enrollment_id: int, lesson: LessonRef, now: datetime
     return inserted, set(db.session.scalars(_DONE, {"enrollment_id": enrollment_id}))
 
 
-# A lesson with a check or evidence is completed through its own endpoint, never by a PUT.
-_COMPLETED_BY = {
-    "check": ("by passing its check", "attempts", '{"answers": {"<question id>": ["<choice id>"]}}'),
-    "evidence": ("by submitting the link it asks for", "evidence", '{"url": "…", "note": "…"}'),
+# How each kind of lesson is completed: the endpoint after /api/v1/enrollments/<t>/lessons/<l>
+# and the body it takes. Every answer that sends a learner to the right one reads it here.
+COMPLETED_BY = {
+    "self": ("PUT", "", '{"status": "completed"}', "by marking it completed"),
+    "check": ("POST", "/attempts", '{"answers": {"<question id>": ["<choice id>"]}}',
+              "by passing its check"),
+    "evidence": ("POST", "/evidence", '{"url": "…", "note": "…"}',
+                 "by submitting the link it asks for"),
 }
+
+
+def how_completed(kind: str, track_slug: str, lesson_slug: str) -> tuple[str, str]:
+    """(the sentence saying how a lesson of ``kind`` is completed, its endpoint's path)."""
+    method, suffix, body, how = COMPLETED_BY[kind]
+    path = f"/api/v1/enrollments/{track_slug}/lessons/{lesson_slug}{suffix}"
+    return f"This lesson is completed {how}: {method} {path} with {body}.", path
 
 
 def complete_lesson(user_id: int, track_slug: str, lesson_slug: str,
@@ -333,12 +344,9 @@ def complete_lesson(user_id: int, track_slug: str, lesson_slug: str,
     Only for lessons the learner completes by saying so: one with a check or evidence answers
     409 naming the endpoint that completes it."""
     track, lesson, enrollment = active_enrollment_and_lesson(user_id, track_slug, lesson_slug)
-    if lesson.completion in _COMPLETED_BY:
-        how, endpoint, body = _COMPLETED_BY[lesson.completion]
-        raise Conflict(f"This lesson is completed {how}: POST /api/v1/enrollments/{track_slug}/"
-                       f"lessons/{lesson_slug}/{endpoint} with {body}.",
-                       errors={"endpoint": [f"/api/v1/enrollments/{track_slug}/lessons/"
-                                            f"{lesson_slug}/{endpoint}"]})
+    if lesson.completion != "self":
+        sentence, path = how_completed(lesson.completion, track_slug, lesson_slug)
+        raise Conflict(sentence, errors={"endpoint": [path]})
     return record_completion(user_id, track, lesson, enrollment, now or utcnow())
 
 

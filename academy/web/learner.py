@@ -7,11 +7,11 @@ from marshmallow import ValidationError
 
 from ..accounts import limits, service, sessions
 from ..accounts.export import export
-from ..accounts.schemas import EmailChangeSchema
 from ..badges import documents
 from ..badges import service as badges
 from ..errors import Conflict, Invalid
 from ..extensions import db
+from ..fields import Email
 from ..learning import service as learning
 from . import bp
 from .forms import SettingsForm, field_errors, zone_options
@@ -77,13 +77,12 @@ def save_settings():
 def change_email():
     new_email = request.form.get("new_email", "")
     try:
-        address = EmailChangeSchema().load({"email": new_email, "password": "-"})["email"]
+        address = Email().deserialize(new_email)
         service.request_email_change(current_user, request.form.get("email_password", ""),
                                      address)
     except ValidationError as exc:
-        errors = field_errors(exc.messages)
         return _settings_page(_values(new_email=new_email),
-                              {"new_email": errors.get("email")}, 422)
+                              {"new_email": field_errors({"email": exc.messages})["email"]}, 422)
     except (Invalid, Conflict) as exc:
         errors = {("new_email" if field == "email" else "email_password"): messages[0]
                   for field, messages in (exc.errors or {}).items()}
