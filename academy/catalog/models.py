@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -50,7 +50,7 @@ class Lesson(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     minutes: Mapped[int]
     # Reading and exercises take ``minutes``; a project lesson's project takes these hours more.
-    project_hours: Mapped[float | None]
+    project_hours: Mapped[float | None] = mapped_column(Float)  # as migration 0010 made it
     # 1-based order among current lessons; None once retired.
     position: Mapped[int | None]
     resources: Mapped[list[dict]] = mapped_column(JSON, default=list)
