@@ -37,9 +37,10 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every model registered before migrations look
     from .accounts.auth import register_auth
+    from .catalog.views import serve_prepared
     from .celery import celery_init_app
     from .cors import register_cors
-    from .http import register_request_rules
+    from .http import register_request_rules, skip_limiter_where_no_limit_applies
 
     db.init_app(app)
     app.teardown_appcontext(_close_session)
@@ -50,8 +51,10 @@ def register_extensions(app: Flask) -> None:
     # Before the limiter: a body too deep to parse is refused before its key functions read it.
     register_request_rules(app)
     limiter.init_app(app)
+    skip_limiter_where_no_limit_applies(app)
     register_auth(app)
     register_cors(app)
+    serve_prepared(app)  # catalog answers kept as bytes go out ahead of Flask
 
 
 def _close_session(exc: BaseException | None) -> None:

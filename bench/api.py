@@ -122,3 +122,189 @@ def summarize(sides: dict[str, list[dict]]) -> dict:
     summary["p99_ratio"] = statistics.median(app["p99"] / ref["p99"] for app, ref in pairs)
     summary["round_ratios"] = [round(app["rps"] / ref["rps"], 2) for app, ref in pairs]
     return summary
+
+
+# -- in-process CPU per request -----------------------------------------------------------------
+# wrk against gunicorn measures what a client sees, but on this shared 2-core machine the other
+# engineers' tests swing its figures by up to 2x. The CPU time a request costs the Python process
+# (``time.process_time``) hardly moves with the neighbours' load: each endpoint and its
+# reference are called through their WSGI callables (as gunicorn calls them, environ built
+# once) in interleaved rounds, and the median of the per-round ratios is reported. PostgreSQL's
+# own CPU (another process) is not counted, on either side.
+
+def _environ(method: str, path: str, token: str | None = None, body: str | None = None) -> dict:
+    from werkzeug.test import EnvironBuilder
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    builder = EnvironBuilder(path=path, method=method, headers=headers, data=body,
+                             content_type="application/json" if body else None)
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
+
+
+def _call(app, environ: dict) -> int:
+    """One request through ``app`` as a WSGI server makes it; the status code."""
+    import io
+
+    status = []
+    env = dict(environ)
+    env["wsgi.input"] = io.BytesIO(environ["_body"])
+
+    def start_response(line, headers, exc_info=None):
+        status.append(line)
+
+    chunks = app(env, start_response)
+    try:
+        for _ in chunks:
+            pass
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return int(status[0][:3])
+
+
+def _prepare(method, path, token=None, body=None) -> dict:
+    environ = _environ(method, path, token, body)
+    environ["_body"] = environ["wsgi.input"].read()
+    return environ
+
+
+def _cpu_per_call(app, environs: list[dict], expect: int = 200) -> float:
+    import time
+
+    started = time.process_time()
+    for environ in environs:
+        status = _call(app, environ)
+        if status != expect:
+            raise RuntimeError(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}: {status}")
+    return (time.process_time() - started) / len(environs)
+
+
+def in_process(database_url: str, rounds: int, calls: int, learners: int, workdir: str,
+               only: set[str] | None = None, profile: str | None = None) -> dict:
+    """CPU µs per request of each endpoint and of its reference; see the comment above."""
+    import cProfile
+    import os
+    import pstats
+    import statistics
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from common import NOW, VENV_BIN, connect, reset_database
+    from stack import SECRET, self_completed_content
+
+    env = {"ACADEMY_ENV": "development", "ACADEMY_DATABASE_URL": database_url,
+           "ACADEMY_RATE_LIMITS": "off", "ACADEMY_SECRET_KEY": SECRET,
+           "ACADEMY_CONTENT_DIR": str(self_completed_content(Path(workdir))),
+           "ACADEMY_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")}
+    os.environ.update(env)
+    reset_database(database_url)
+    for argv in (["db", "upgrade"], ["academy", "content", "sync"]):
+        subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", *argv], check=True,
+                       env={**os.environ, "PYTHONPATH": os.getcwd()}, capture_output=True)
+    pg = connect(database_url)
+    cat = seed.catalog(pg)
+    with pg.transaction():
+        seed.seed_api_users(pg, cat, learners, NOW)
+        seed.fix_sequences(pg)
+    pg.execute("VACUUM ANALYZE")
+
+    from academy import create_app
+
+    app = create_app()
+    sys.path.insert(0, str(Path(__file__).parent))
+    import reference_app
+
+    ref = reference_app.app
+    rng = random.Random(8)
+    half = learners // 2
+    tokens = [seed.token_secret("api", i) for i in range(half)]
+    body = json.dumps({"status": "completed"})
+
+    def combos(users):
+        out = [(i, j, slug, lesson_id, lesson_slug) for i in users
+               for j, (track_id, slug) in enumerate(cat.tracks)
+               for lesson_id, lesson_slug, _ in cat.lessons[track_id]]
+        rng.shuffle(out)
+        return iter(out)
+
+    app_puts, ref_puts = combos(range(half)), combos(range(half, 2 * half))
+    cases = {
+        "catalog": (lambda: [_prepare("GET", f"/api/v1/tracks/{rng.choice(cat.tracks)[1]}")
+                             for _ in range(calls)],
+                    lambda: [_prepare("GET", "/ref/empty")] * calls),
+        "enrollments": (lambda: [_prepare("GET", "/api/v1/enrollments", rng.choice(tokens))
+                                 for _ in range(calls)],
+                        lambda: [_prepare("GET", "/ref/enrollments", rng.choice(tokens))
+                                 for _ in range(calls)]),
+        "put": (lambda: [_prepare("PUT", f"/api/v1/enrollments/{slug}/lessons/{lesson}",
+                                  seed.token_secret("api", i), body)
+                         for i, _, slug, _, lesson in (next(app_puts) for _ in range(calls))],
+                lambda: [_prepare("PUT", f"/ref/completions/"
+                                  f"{seed.API_ENR_BASE + i * seed.TRACKS_PER_API_USER + j}/{lid}",
+                                  seed.token_secret("api", i), body)
+                         for i, j, _, lid, _ in (next(ref_puts) for _ in range(calls))]),
+    }
+    names = [name for name in cases if not only or name in only]
+    results = {name: {"app": [], "ref": [], "ratio": []} for name in names}
+    for name in names:  # warm-up: imports, pools, caches
+        make_app, make_ref = cases[name]
+        _cpu_per_call(app, make_app()[:50])
+        _cpu_per_call(ref, make_ref()[:50])
+    if profile:
+        make_app, _ = cases[profile]
+        environs = make_app()
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+        _cpu_per_call(app, environs)
+        profiler.disable()
+        profiler.dump_stats(f"{workdir}/{profile}.prof")
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(45)
+        stats.sort_stats("tottime").print_stats(25)
+        return {}
+    for round_no in range(rounds):
+        for name in names:
+            make_app, make_ref = cases[name]
+            sides = [("app", app, make_app()), ("ref", ref, make_ref())]
+            if round_no % 2:
+                sides.reverse()
+            measured = {side: _cpu_per_call(wsgi, environs) for side, wsgi, environs in sides}
+            results[name]["app"].append(measured["app"] * 1e6)
+            results[name]["ref"].append(measured["ref"] * 1e6)
+            results[name]["ratio"].append(measured["ref"] / measured["app"])
+    summary = {}
+    for name, figures in results.items():
+        summary[name] = {"app_us": statistics.median(figures["app"]),
+                         "ref_us": statistics.median(figures["ref"]),
+                         "ratio": statistics.median(figures["ratio"]),
+                         "ratios": [round(r, 2) for r in figures["ratio"]]}
+        log(f"{name:12} app {summary[name]['app_us']:7.1f} µs  ref {summary[name]['ref_us']:7.1f} µs"
+            f"  ratio (ref/app CPU) {summary[name]['ratio']:.2f}  rounds {summary[name]['ratios']}")
+    return summary
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+    from pathlib import Path
+
+    sys.path[:0] = [str(Path(__file__).parent)]
+    p = argparse.ArgumentParser(description="In-process CPU per request, app vs reference "
+                                            "(bench/NOTES.md, rounds 2 and 3).")
+    p.add_argument("--database-url", required=True,
+                   help="a database of its own: dropped and recreated")
+    p.add_argument("--rounds", type=int, default=11)
+    p.add_argument("--calls", type=int, default=300, help="requests per side per round")
+    p.add_argument("--learners", type=int, default=400)
+    p.add_argument("--workdir", default="/tmp/academy-bench-inprocess")
+    p.add_argument("--only", default="", help="comma-separated: catalog,enrollments,put")
+    p.add_argument("--profile", choices=("catalog", "enrollments", "put"),
+                   help="cProfile (CPU clock) one batch of the app's requests instead")
+    a = p.parse_args()
+    print(json.dumps(in_process(a.database_url, a.rounds, a.calls, a.learners, a.workdir,
+                                {n for n in a.only.split(",") if n}, a.profile), indent=1))

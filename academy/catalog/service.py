@@ -384,6 +384,10 @@ class _Cache:
         self.lock = threading.Lock()
 
 
+def new_cache() -> _Cache:
+    return _Cache()
+
+
 def _version() -> tuple:
     def stats(model):
         return (select(func.max(model.updated_at)).scalar_subquery(),
@@ -423,6 +427,22 @@ def cached(key, build: Callable[[], object]):
             values.move_to_end(key)
             while len(values) > CACHE_MAX_ENTRIES:
                 values.popitem(last=False)
+    return value
+
+
+def peek(app, key):
+    """The value ``cached`` holds for ``key`` in ``app``'s catalog cache if it is current (no
+    catalog write in this process since, its version checked within CACHE_SECONDS), else None.
+    Needs no app context and sends no query: ``catalog.views`` serves prepared answers with it
+    before Flask sees the request."""
+    cache = app.extensions.get("academy.catalog_cache")
+    if (cache is None or cache.generation != _generation
+            or time.monotonic() - cache.checked > CACHE_SECONDS):
+        return None
+    with cache.lock:
+        value = cache.values.get(key)
+        if value is not None:
+            cache.values.move_to_end(key)
     return value
 
 

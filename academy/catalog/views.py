@@ -1,9 +1,13 @@
-"""``/api/v1/careers`` and ``/api/v1/tracks``: the public catalog, cacheable with ETags."""
-from flask import current_app, jsonify
+"""``/api/v1/careers`` and ``/api/v1/tracks``: the public catalog, cacheable with ETags.
+
+Each answer is built once per catalog version and kept as the bytes it is sent as
+(``service.cached``); once kept, ``serve_prepared`` sends it ahead of Flask, before any
+session, sign-in or rate-limit work (``http.PreparedAnswers``)."""
+from flask import Flask, current_app, jsonify
 from flask_smorest import Blueprint
 from werkzeug.http import generate_etag
 
-from ..http import conditional
+from ..http import PreparedAnswers, conditional
 from ..schemas import PageArgs
 from . import service
 from .schemas import (
@@ -81,3 +85,39 @@ def get_lesson(slug, lesson):
     """One lesson with its sanitised HTML body and resources."""
     return _answer(("lesson", slug, lesson),
                    lambda: LessonDetailSchema().dump(service.lesson_detail(slug, lesson)))
+
+
+_ENDPOINTS = tuple(f"catalog.{view.__name__}" for view in
+                   (list_careers, get_career, list_tracks, get_track, get_lesson))
+
+
+def serve_prepared(app: Flask) -> None:
+    """Send kept catalog answers from ``PreparedAnswers``, ahead of Flask.
+
+    A path maps to the key its view keeps the answer under, the lists' query arguments at
+    their defaults (read from the schemas, so that a bare ``/tracks`` is never given the
+    answer of another page size)."""
+    pages = PageArgs().load({})
+    tracks = TrackQueryArgs().load({})
+    list_keys = {"careers": ("careers", pages["page"], pages["per_page"]),
+                 "tracks": ("tracks", tracks.get("career") or None, tracks["page"],
+                            tracks["per_page"])}
+
+    def lookup(path: str):
+        # "/api/v1/tracks/<slug>/lessons/<lesson>" -> "", "api", "v1", "tracks", slug, …
+        parts = path.split("/")
+        if len(parts) < 4 or parts[1] != "api" or parts[2] != "v1" or parts[3] not in list_keys:
+            return None
+        kind, rest = parts[3], parts[4:]
+        if not rest:
+            key = list_keys[kind]
+        elif len(rest) == 1:
+            key = (kind[:-1], rest[0])  # ("track", slug), ("career", slug)
+        elif kind == "tracks" and len(rest) == 3 and rest[1] == "lessons":
+            key = ("lesson", rest[0], rest[2])
+        else:
+            return None
+        return service.peek(app, key)
+
+    app.extensions.setdefault("academy.catalog_cache", service.new_cache())
+    app.wsgi_app = PreparedAnswers(app, lookup, _ENDPOINTS)

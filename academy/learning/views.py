@@ -4,10 +4,11 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from ..accounts import limits
-from ..accounts.auth import login_required, require_scope
+from ..accounts.auth import learner_view, login_required, require_scope
 from ..apidocs import answers
 from ..errors import Forbidden
 from ..extensions import db
+from ..http import ArgumentsParser
 from ..schemas import PageArgs
 from . import checks, service
 from .schemas import (
@@ -24,6 +25,7 @@ from .schemas import (
 )
 
 bp = Blueprint("learning", __name__, url_prefix="/api/v1", description="Enrollments and progress")
+bp.ARGUMENTS_PARSER = ArgumentsParser()  # before the views' @bp.arguments read it
 
 
 def _send(answer: dict, status: int = 200):
@@ -47,6 +49,7 @@ def enroll(body):
 
 
 @bp.route("/enrollments", methods=["GET"])
+@learner_view
 @login_required
 @bp.arguments(PageArgs(), location="query", as_kwargs=True)
 @bp.response(200, EnrollmentPageSchema)
@@ -57,6 +60,7 @@ def list_enrollments(page, per_page):
 
 
 @bp.route("/enrollments/<track>", methods=["GET"])
+@learner_view
 @login_required
 @bp.response(200, EnrollmentDetailSchema)
 def get_enrollment(track):
@@ -65,6 +69,7 @@ def get_enrollment(track):
 
 
 @bp.route("/enrollments/<track>", methods=["DELETE"])
+@learner_view
 @login_required
 @bp.response(204)
 def drop(track):
@@ -75,12 +80,14 @@ def drop(track):
 
 @bp.route("/enrollments/<track>/lessons/<lesson>", methods=["PUT"])
 @answers(409)
+@learner_view
 @login_required
 @bp.arguments(LessonStatusSchema())
 @bp.response(200, EnrollmentSchema)
 def complete_lesson(body, track, lesson):
     """Mark a lesson completed; idempotent."""
-    view = service.complete_lesson(current_user.id, track, lesson)
+    view = service.complete_lesson(current_user.id, track, lesson,
+                                   learner=current_user._get_current_object())
     # Built before the commit: afterwards every attribute it reads would be reloaded (two
     # more queries) only to give back the values this transaction just wrote.
     answer = enrollment_dict(view)
@@ -119,6 +126,7 @@ def submit_evidence(body, track, lesson):
 
 @bp.route("/enrollments/<track>/lessons/<lesson>", methods=["DELETE"])
 @answers(409)
+@learner_view
 @login_required
 @bp.response(200, EnrollmentSchema)
 def uncomplete_lesson(track, lesson):
