@@ -8,8 +8,6 @@ notifications only renders and delivers it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,7 +20,7 @@ from ..catalog.models import Lesson, Track
 from ..dbutil import locks_rows
 from ..extensions import db
 from ..notifications.models import OutboxMessage
-from ..notifications.service import queue_mail
+from ..notifications.service import Mail, queue_mails
 from ..timeutil import utcnow
 from .models import Enrollment, EnrollmentStatus
 from .schedule import QUIET_FROM, QUIET_UNTIL, STAGE_DAYS, UTC, aligned, due_at, send_hour
@@ -31,7 +29,8 @@ from .service import progress_of
 log = logging.getLogger(__name__)
 
 BATCH = 500
-# The PostgreSQL advisory lock one sweep holds while it runs (any constant shared by all).
+# The PostgreSQL advisory lock each batch of a sweep holds for its transaction (any constant
+# shared by all; see ``sweep``).
 SWEEP_LOCK = 0x61636164656D79  # "academy"
 
 
@@ -72,67 +71,83 @@ def sweep(now: datetime | None = None, dry_run: bool = False) -> list[Reminder]:
 
     Works in batches by id; each batch commits on its own, so a crash loses at most one batch
     of work, which the next sweep redoes (the outbox key keeps mail exactly-once).
+
+    One sweep at a time (two beats, a CLI run beside beat): each batch's transaction first
+    takes a transaction-level advisory lock, ``pg_try_advisory_xact_lock(SWEEP_LOCK)``, and a
+    sweep that finds it taken ends at once, leaving the due learners to the one holding it.
+    Row locks alone (SKIP LOCKED below) already keep two sweeps off the same enrollments, but
+    they could split one learner's stalled tracks between them, and the second mail of the day
+    waits for tomorrow. Batches of two sweeps are thus serialised, and each batch takes all of
+    a learner's due enrollments, so no learner's tracks are split between two mails. The lock
+    lives and dies with the batch's transaction: nothing outlives it on the server connection
+    (a transaction-mode pooler hands the next transaction to another one), and a sweep killed
+    mid-batch leaves no lock behind. SQLite, which locks the whole file, needs none.
     """
     now = now or utcnow()
-    with _sole_sweep(dry_run) as alone:
-        if not alone:
-            log.info("another reminder sweep is running; this one leaves the due learners to it")
-            return []
-        return _sweep(now, dry_run)
-
-
-@contextmanager
-def _sole_sweep(dry_run: bool) -> Iterator[bool]:
-    """One sweep at a time (two beats, a CLI run beside beat): the others end at once.
-
-    Row locks alone (SKIP LOCKED below) already keep two sweeps off the same enrollments, but
-    they could split one learner's stalled tracks between them, and the second mail of the
-    day waits for tomorrow: the learner got one mail listing only some of them. A session
-    advisory lock, on a connection of its own (each batch commits and gives the session's
-    back), keeps the whole pass to one sweep. PostgreSQL frees it if that connection dies.
-    """
-    if dry_run or not locks_rows():
-        yield True
-        return
-    with db.engine.connect() as connection:
-        alone = connection.scalar(select(func.pg_try_advisory_lock(SWEEP_LOCK)))
-        connection.commit()
-        try:
-            yield alone
-        finally:
-            if alone:
-                connection.scalar(select(func.pg_advisory_unlock(SWEEP_LOCK)))
-                connection.commit()
-
-
-def _sweep(now: datetime, dry_run: bool) -> list[Reminder]:
     sent: list[Reminder] = []
     done_users: set[int] = set()
+    catalog = _Catalog()
+    guarded = locks_rows() and not dry_run
     last_id = 0
-    while True:
-        query = due_query(now, last_id)
-        if locks_rows() and not dry_run:
-            # Two sweeps at once (two beats, a CLI run) never take the same rows.
-            query = query.with_for_update(skip_locked=True, of=Enrollment)
-        batch = list(db.session.scalars(query))
-        if not batch:
-            break
-        last_id = batch[-1].id
-        # Each learner's mail runs two statements (lesson titles, the outbox insert); with
-        # autoflush each of them first wrote the enrollments changed so far one UPDATE at a
-        # time. Nothing in the batch reads those changes back, so they go out together at
-        # the commit (one executemany).
-        with db.session.no_autoflush:
-            sent += _sweep_batch(batch, now, dry_run, done_users)
-        if dry_run:
-            db.session.rollback()
-        else:
-            db.session.commit()
+    try:
+        while True:
+            if guarded and not db.session.scalar(_LOCK):
+                log.info("another reminder sweep is running; this one leaves the due learners to it")
+                break
+            query = due_query(now, last_id)
+            if guarded:
+                # Rows a learner's own request holds (a lesson completed right now) are left
+                # for the next sweep rather than waited for.
+                query = query.with_for_update(skip_locked=True, of=Enrollment)
+            batch = list(db.session.scalars(query))
+            if not batch:
+                break
+            last_id = batch[-1].id
+            # Nothing in the batch reads the enrollments it changes back, so their UPDATEs go
+            # out together at the commit (an executemany), not one before each statement.
+            with db.session.no_autoflush:
+                sent += _sweep_batch(batch, now, dry_run, done_users, catalog)
+            if dry_run:
+                db.session.rollback()
+            else:
+                db.session.commit()
+    finally:
+        # Ends the last transaction (the lock's, when no batch was left): never left open.
+        db.session.rollback()
     return sent
 
 
+_LOCK = select(func.pg_try_advisory_xact_lock(SWEEP_LOCK))
+
+
+class _Catalog:
+    """Track slugs and titles and lesson titles, read once per sweep for the tracks it meets.
+
+    Plain values, not entities: a batch's commit expires entities, and reading one again
+    would cost a query."""
+
+    def __init__(self) -> None:
+        self.tracks: dict[int, tuple[str, str]] = {}  # track id -> (slug, title)
+        self.titles: dict[str, str] = {}  # "track-slug/lesson-slug" -> lesson title
+
+    def load(self, track_ids: set[int]) -> None:
+        """One statement for the tracks not met before in this sweep; none if all were."""
+        missing = track_ids - self.tracks.keys()
+        if not missing:
+            return
+        for track_id, slug, title, lesson_slug, lesson_title in db.session.execute(
+                select(Track.id, Track.slug, Track.title, Lesson.slug, Lesson.title)
+                .outerjoin(Lesson, Lesson.track_id == Track.id).where(Track.id.in_(missing))):
+            self.tracks[track_id] = (slug, title)
+            if lesson_slug is not None:
+                self.titles[f"{slug}/{lesson_slug}"] = lesson_title
+
+
 def _sweep_batch(batch: list[Enrollment], now: datetime, dry_run: bool,
-                 done_users: set[int]) -> list[Reminder]:
+                 done_users: set[int], catalog: _Catalog) -> list[Reminder]:
+    """One batch: a fixed number of statements whatever its number of learners (reads of the
+    learners, their other due enrollments and progress, one outbox INSERT for all their mails,
+    one INSERT of those mails' unsubscribe tokens; the enrollments' UPDATEs at the commit)."""
     user_ids = {e.user_id for e in batch} - done_users
     done_users |= user_ids
     # A learner's due enrollments beyond this batch belong in the same mail: take them now.
@@ -141,7 +156,6 @@ def _sweep_batch(batch: list[Enrollment], now: datetime, dry_run: bool,
                                      Enrollment.next_reminder_at <= now,
                                      Enrollment.status == EnrollmentStatus.active)
     if locks_rows() and not dry_run:
-        # Rows another sweep holds stay with it; it mails them (or the next sweep does).
         extra = extra.with_for_update(skip_locked=True)
     batch = [e for e in batch if e.user_id in user_ids] + [
         e for e in db.session.scalars(extra) if e.id not in seen]
@@ -152,20 +166,38 @@ def _sweep_batch(batch: list[Enrollment], now: datetime, dry_run: bool,
     for enrollment in batch:
         by_user.setdefault(enrollment.user_id, []).append(enrollment)
     progress = progress_of(batch)
-    tracks = {t.id: t for t in db.session.scalars(
-        select(Track).where(Track.id.in_({e.track_id for e in batch})))}
+    catalog.load({e.track_id for e in batch})
+    due = [reminder for user_id, enrollments in sorted(by_user.items())
+           if (reminder := _due(users[user_id], enrollments, now, progress, catalog)) is not None]
+    if dry_run or not due:
+        return [reminder for reminder, _ in due]
+    added = queue_mails([
+        Mail("reminder", reminder.email, reminder_mail(users[reminder.user_id], reminder.items,
+                                                       catalog.titles),
+             key=_key(reminder), user_id=reminder.user_id, category="reminder")
+        for reminder, _ in due])
     sent = []
-    # Learners in id order: two sweeps writing the same learners' outbox keys then wait for
-    # each other in one direction only, never in a circle (a deadlock, seen with two beats).
-    for user_id, enrollments in sorted(by_user.items()):
-        user = users[user_id]
-        reminder = _remind(user, enrollments, now, progress, tracks, dry_run)
-        if reminder is not None:
-            sent.append(reminder)
+    for reminder, stages in due:
+        user = users[reminder.user_id]
+        if _key(reminder) not in added:
+            # Already mailed this local day (another sweep won): try again tomorrow.
+            for enrollment, _ in stages:
+                enrollment.next_reminder_at = aligned(user, now + timedelta(hours=1))
+            continue
+        for enrollment, stage in stages:
+            enrollment.reminder_stage = stage
+            enrollment.next_reminder_at = due_at(user, enrollment.last_activity_at, stage + 1)
+        sent.append(reminder)
     return sent
 
 
-def _remind(user, enrollments, now, progress, tracks, dry_run) -> Reminder | None:
+def _key(reminder: Reminder) -> str:
+    return f"reminder:{reminder.user_id}:{reminder.local_day}"
+
+
+def _due(user, enrollments, now, progress, catalog) -> tuple[Reminder, list] | None:
+    """The learner's reminder and the (enrollment, stage) pairs it mails, if one is due now;
+    otherwise None, with each enrollment's next look moved on."""
     zone = ZoneInfo(user.timezone)
     local = now.replace(tzinfo=UTC).astimezone(zone)
     if not _eligible(user):
@@ -191,44 +223,31 @@ def _remind(user, enrollments, now, progress, tracks, dry_run) -> Reminder | Non
         due.append((enrollment, stage))
     if not due:
         return None
+    base_url = current_app.config["BASE_URL"]
     # Every other stalled track of the learner goes in the same mail, due or not yet.
     for enrollment, stage in due:
-        track, view = tracks[enrollment.track_id], progress[enrollment.id]
+        (slug, title), view = catalog.tracks[enrollment.track_id], progress[enrollment.id]
         reminder.items.append({
-            "track_slug": track.slug, "track_title": track.title, "stage": stage,
+            "track_slug": slug, "track_title": title, "stage": stage,
             "percent": view.percent, "next_lesson": view.next_lesson,
             "idle_days": (now - enrollment.last_activity_at).days,
             # Pages, not JSON: the link opens the lesson in the learner's browser.
-            "next_lesson_url": (f"{current_app.config['BASE_URL']}/tracks/{track.slug}"
-                                f"/{view.next_lesson}" if view.next_lesson else
-                                f"{current_app.config['BASE_URL']}/tracks/{track.slug}"),
+            "next_lesson_url": (f"{base_url}/tracks/{slug}/{view.next_lesson}"
+                                if view.next_lesson else f"{base_url}/tracks/{slug}"),
         })
-    if dry_run:
-        return reminder
-    if not _queue(user, reminder):
-        # Already mailed this local day (another sweep won): try again tomorrow.
-        for enrollment, _ in due:
-            enrollment.next_reminder_at = aligned(user, now + timedelta(hours=1))
-        return None
-    for enrollment, stage in due:
-        enrollment.reminder_stage = stage
-        enrollment.next_reminder_at = due_at(user, enrollment.last_activity_at, stage + 1)
-    return reminder
+    return reminder, due
 
 
-def _queue(user: User, reminder: Reminder) -> bool:
-    message = queue_mail("reminder", user.email, reminder_mail(user, reminder.items),
-                         key=f"reminder:{user.id}:{reminder.local_day}", user_id=user.id,
-                         category="reminder")
-    return message is not None
+def reminder_mail(user: User, items: list[dict], titles: dict[str, str] | None = None) -> dict:
+    """The reminder mail's context: stalled tracks, each with its percent and its next lesson.
 
-
-def reminder_mail(user: User, items: list[dict]) -> dict:
-    """The reminder mail's context: stalled tracks, each with its percent and its next lesson."""
-    titles = dict(db.session.execute(
-        select(Track.slug + "/" + Lesson.slug, Lesson.title).join(Track)
-        .where(Track.slug.in_([i["track_slug"] for i in items]))
-    ).all())
+    ``titles`` ("track-slug/lesson-slug" -> title) as the sweep reads them once for a whole
+    batch; without it they are read here."""
+    if titles is None:
+        titles = dict(db.session.execute(
+            select(Track.slug + "/" + Lesson.slug, Lesson.title).join(Track)
+            .where(Track.slug.in_([i["track_slug"] for i in items]))
+        ).all())
     return {
         "display_name": user.display_name,
         "items": [{**item, "next_lesson_title": titles.get(f"{item['track_slug']}/{item['next_lesson']}",

@@ -8,15 +8,18 @@ to turn the preference off.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 from pathlib import Path
 
 from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import JSON, Text, bindparam, cast, delete, func, literal_column, select, update
 
 from ..dbutil import call_after_commit, dialect_insert
 from ..errors import NotFound
@@ -48,16 +51,81 @@ class InvalidUnsubscribeToken(NotFound):
     """The link is unknown (not ours, mangled in transit, its account erased) or expired."""
 
 
-def render_mail(name: str, context: dict) -> tuple[str, str, str]:
+_PARTS = ("subject.txt", "body.txt", "body.html")
+
+
+def _compiled(name: str, cache: dict | None = None) -> tuple:
+    """The three templates of ``name``; ``cache`` keeps them for the rest of one batch."""
+    if cache is not None and name in cache:
+        return cache[name]
+    templates = tuple(_templates.get_template(f"{name}/{part}") for part in _PARTS)
+    if cache is not None:
+        cache[name] = templates
+    return templates
+
+
+def render_mail(name: str, context: dict, *, _cache: dict | None = None) -> tuple[str, str, str]:
     """Render ``templates/email/<name>/`` into (subject, text body, HTML body)."""
+    subject_template, text_template, html_template = _compiled(name, _cache)
     context = {"base_url": current_app.config["BASE_URL"], "unsubscribe_url": None, **context}
-    raw_subject = _templates.get_template(f"{name}/subject.txt").render(context)
+    raw_subject = subject_template.render(context)
     # One line, whatever the template or a display name holds: a newline would forge headers.
     subject = " ".join(raw_subject.split())
     context["subject"] = subject
-    text = _templates.get_template(f"{name}/body.txt").render(context)
-    html = _templates.get_template(f"{name}/body.html").render(context)
+    text = text_template.render(context)
+    html = html_template.render(context)
     return subject, text, html
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """One mail for ``queue_mails``: the arguments ``queue_mail`` takes, as a value."""
+
+    name: str
+    to: str
+    context: dict
+    key: str
+    user_id: int | None = None
+    category: str = "account"
+    unsubscribe: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    row: dict  # the outbox row's values
+    token: tuple[str, int, str] | None  # (value, user id, preference) of its unsubscribe link
+
+
+def _prepare(mail: Mail, message_domain: str, cache: dict | None = None) -> _Prepared:
+    """Check a mail, give it its unsubscribe token (if any) and render it: the row to insert."""
+    if not mail.to or "@" not in mail.to:
+        raise ValueError("queue_mail needs an address (an erased account has none)")
+    category = MailCategory(mail.category)
+    headers: dict[str, str] = {}
+    unsubscribe_url = token = None
+    if category is MailCategory.account:
+        if mail.unsubscribe:
+            raise ValueError("account mail carries no unsubscribe link")
+    else:
+        if mail.user_id is None:
+            raise ValueError(f"{category.value} mail needs user_id for its unsubscribe link")
+        preference = mail.unsubscribe or _PREFERENCE_OF_CATEGORY[category]
+        _check_preference(preference)
+        # Stored only if this mail is added: a duplicate key leaves no token behind.
+        token = (secrets.token_urlsafe(24), mail.user_id, preference)
+        unsubscribe_url = _unsubscribe_url(token[0])
+        headers = {
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    subject, text, html = render_mail(mail.name, {**mail.context, "unsubscribe_url": unsubscribe_url},
+                                      _cache=cache)
+    now = utcnow()
+    row = dict(key=mail.key, user_id=mail.user_id, to_address=mail.to, category=category,
+               template=mail.name, subject=subject, text_body=text, html_body=html,
+               headers=headers, message_id=make_msgid(domain=message_domain),
+               status=MailStatus.pending, attempts=0, next_attempt_at=now, created_at=now)
+    return _Prepared(row, token)
 
 
 def queue_mail(name: str, to: str, context: dict, *, key: str, user_id: int | None = None,
@@ -69,51 +137,99 @@ def queue_mail(name: str, to: str, context: dict, *, key: str, user_id: int | No
     last two carry List-Unsubscribe headers turning off ``unsubscribe`` (``reminders`` or
     ``badges``, by default the one matching the category) for ``user_id``, through a token
     of this mail's own (see ``make_unsubscribe_token``). Delivery is enqueued only once the
-    caller's transaction commits.
+    caller's transaction commits. Many mails at once: ``queue_mails``.
     """
-    if not to or "@" not in to:
-        raise ValueError("queue_mail needs an address (an erased account has none)")
-    category = MailCategory(category)
-    headers: dict[str, str] = {}
-    unsubscribe_url = None
-    if category is MailCategory.account:
-        if unsubscribe:
-            raise ValueError("account mail carries no unsubscribe link")
-    else:
-        if user_id is None:
-            raise ValueError(f"{category.value} mail needs user_id for its unsubscribe link")
-        preference = unsubscribe or _PREFERENCE_OF_CATEGORY[category]
-        _check_preference(preference)
-        # Stored below only if this mail is added: a duplicate key leaves no token behind.
-        unsubscribe_token = secrets.token_urlsafe(24)
-        unsubscribe_url = _unsubscribe_url(unsubscribe_token)
-        headers = {
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
-    subject, text, html = render_mail(name, {**context, "unsubscribe_url": unsubscribe_url})
-    session = db.session()
+    prepared = _prepare(Mail(name, to, context, key, user_id, category, unsubscribe),
+                        _message_domain())
     statement = (
-        dialect_insert(OutboxMessage)
-        .values(key=key, user_id=user_id, to_address=to, category=category, template=name,
-                subject=subject, text_body=text, html_body=html, headers=headers,
-                message_id=_new_message_id(), status=MailStatus.pending, attempts=0,
-                next_attempt_at=utcnow())
+        dialect_insert(OutboxMessage).values(**prepared.row)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(OutboxMessage)
     )
-    message = session.scalars(statement).first()
+    message = db.session.scalars(statement).first()
     if message is not None:
-        if unsubscribe_url is not None:
-            _store_unsubscribe_token(unsubscribe_token, user_id, preference)
+        if prepared.token is not None:
+            _store_unsubscribe_tokens([prepared.token])
         relay_after_commit()
     return message
 
 
-def _new_message_id() -> str:
+def queue_mails(mails: Sequence[Mail]) -> set[str]:
+    """``queue_mail`` for many mails in two statements, whatever their number; returns the keys
+    of the mails added (a key already in the outbox adds nothing, as there).
+
+    One multi-row ``INSERT … ON CONFLICT (key) DO NOTHING RETURNING key``, then one multi-row
+    INSERT of the unsubscribe tokens of the mails it added, so a mail not added leaves no token
+    behind (both through ``_insert_many``). Each template is looked up once per call. Rows are
+    written in key order: two transactions queuing overlapping keys wait for each other in one
+    direction only, never in a circle. Flushes, never commits; one relay is published after
+    the caller's commit.
+    """
+    if not mails:
+        return set()
+    if len({mail.key for mail in mails}) != len(mails):
+        raise ValueError("queue_mails was given the same key twice")
+    domain, cache = _message_domain(), {}
+    prepared = [_prepare(mail, domain, cache) for mail in sorted(mails, key=lambda m: m.key)]
+    table = OutboxMessage.__table__
+    added = set(_insert_many(table, [p.row for p in prepared], table.c.key, conflict="key"))
+    if added:
+        _store_unsubscribe_tokens([p.token for p in prepared
+                                   if p.token is not None and p.row["key"] in added])
+        relay_after_commit()
+    return added
+
+
+# One statement per (database, table, columns, conflict key), built on first use.
+_INSERT_MANY: dict = {}
+
+
+def _insert_many(table, rows: list[dict], returning, conflict: str | None = None) -> list:
+    """INSERT every row of ``rows`` (dicts with the same keys) in one statement, skipping rows
+    whose ``conflict`` column value exists; returns ``returning`` of each row added.
+
+    On PostgreSQL the rows travel as one JSON document, ``INSERT … SELECT … FROM
+    json_populate_recordset(NULL::<table>, :rows)``, which PostgreSQL reads into the table's
+    own column types. Measured on a sweep batch of 500 mails, the two alternatives cost more
+    CPU than everything else in ``queue_mails``: the VALUES list SQLAlchemy writes (its
+    "insertmanyvalues", 7,000 placeholders) is longer than psycopg caches, so psycopg parsed
+    it again on every run (28% of the sweep's CPU); one array per column (``unnest``) made
+    psycopg escape each mail body with a regular expression, quote by quote. Elsewhere
+    (SQLite) the VALUES list it is. Rows go in in the order given.
+    """
+    if not rows:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    names = tuple(rows[0])
+    cache_key = (dialect, table.name, names, conflict)
+    statement = _INSERT_MANY.get(cache_key)
+    if statement is None:
+        if dialect == "postgresql":
+            source = func.json_populate_recordset(
+                literal_column(f"NULL::{table.name}"), cast(bindparam("rows", type_=Text), JSON),
+            ).table_valued(*names)
+            statement = dialect_insert(table).from_select(names, select(*source.c))
+        else:
+            statement = dialect_insert(table)
+        if conflict is not None:
+            statement = statement.on_conflict_do_nothing(index_elements=[conflict])
+        statement = _INSERT_MANY[cache_key] = statement.returning(returning)
+    if dialect == "postgresql":
+        document = json.dumps(rows, default=_json_value, ensure_ascii=False)
+        return list(db.session.scalars(statement, {"rows": document}))
+    return list(db.session.scalars(statement, rows))
+
+
+def _json_value(value):
+    # Naive UTC datetimes, read back by PostgreSQL as ``timestamp without time zone``.
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a column value _insert_many knows")
+
+
+def _message_domain() -> str:
     # An explicit domain: make_msgid's default asks DNS for this host's name on every call.
-    domain = envelope_sender(current_app.config["MAIL_FROM"]).rpartition("@")[2] or "localhost"
-    return make_msgid(domain=domain)
+    return envelope_sender(current_app.config["MAIL_FROM"]).rpartition("@")[2] or "localhost"
 
 
 # -- enqueue the relay after commit --------------------------------------------------------------
@@ -145,9 +261,13 @@ def _check_preference(category: str) -> None:
         raise ValueError(f"unknown unsubscribe category {category!r}")
 
 
-def _store_unsubscribe_token(value: str, user_id: int, category: str) -> None:
-    db.session.execute(insert(UnsubscribeToken).values(
-        token_hash=_hash_token(value), user_id=user_id, preference=category, created_at=utcnow()))
+def _store_unsubscribe_tokens(tokens: list[tuple[str, int, str]]) -> None:
+    """Store (value, user id, preference) tokens, hashed: one multi-row INSERT however many."""
+    created = utcnow()
+    table = UnsubscribeToken.__table__
+    _insert_many(table, [{"token_hash": _hash_token(value), "user_id": user_id,
+                          "preference": preference, "created_at": created}
+                         for value, user_id, preference in tokens], table.c.id)
 
 
 def _unsubscribe_url(value: str) -> str:
@@ -175,7 +295,7 @@ def make_unsubscribe_token(user_id: int, category: str) -> str:
     """
     _check_preference(category)
     value = secrets.token_urlsafe(24)
-    _store_unsubscribe_token(value, user_id, category)
+    _store_unsubscribe_tokens([(value, user_id, category)])
     return value
 
 

@@ -135,3 +135,36 @@ def test_a_released_savepoint_publishes_nothing_before_the_outer_commit(app, ctx
     db.session.commit()
     assert queued(app, "mail") == 1
     purge(app, "mail")
+
+
+def test_queuing_many_at_once_adds_only_new_keys_each_with_its_own_unsubscribe_link(ctx, smtp):
+    from sqlalchemy import func, select
+
+    from academy.notifications.models import UnsubscribeToken
+    from academy.notifications.service import Mail, queue_mails, read_unsubscribe_token
+
+    server = smtp()
+    users = [make_user(display_name=f"Zoë \"{n}\" <b>") for n in range(3)]
+    context = {"display_name": "x", "items": [], "longest_idle": 3}
+
+    def mails(who):
+        return [Mail("reminder", u.email, {**context, "display_name": u.display_name},
+                     key=f"reminder:{u.id}:2026-06-04", user_id=u.id, category="reminder")
+                for u in who]
+
+    assert queue_mails(mails(users[:1])) == {f"reminder:{users[0].id}:2026-06-04"}
+    db.session.commit()
+    # The first learner's mail exists: of three, two are added, and only they get a token.
+    added = queue_mails(mails(users))
+    db.session.commit()
+    assert added == {f"reminder:{u.id}:2026-06-04" for u in users[1:]}
+    assert db.session.scalar(select(func.count()).select_from(UnsubscribeToken)) == 3
+    relay_pending()
+    assert sorted(rcpt for _, rcpts, _ in server.delivered for rcpt in rcpts) == sorted(
+        u.email for u in users)
+    by_address = {message["To"]: message for message in server.messages()}
+    for user in users:
+        message = by_address[user.email]
+        assert user.display_name in message.get_body(("plain",)).get_content()
+        link = message["List-Unsubscribe"].strip("<>")
+        assert read_unsubscribe_token(link.rsplit("/", 1)[1]) == (user.id, "reminders")

@@ -42,3 +42,37 @@ def test_due_enrollments_come_from_an_index_scan(app, catalog, database):
     assert due == 100
     assert "ix_enrollment_next_reminder_at" in plan, plan
     assert "Seq Scan on enrollment" not in plan, plan
+
+
+def test_a_sweep_batch_costs_the_same_statements_for_4_learners_as_for_40(app, catalog, database):
+    """Each learner used to cost three statements of their own (the lesson titles, the outbox
+    INSERT, the unsubscribe token's INSERT): 40 due learners took 108 more than 4. A batch now
+    reads and writes all of its learners together."""
+    from academy.extensions import db
+    from academy.learning import reminders
+    from tests.helpers.faults import idle_learners
+    from tests.helpers.sql import statements
+
+    now = datetime(2026, 6, 4, 18, 0)
+
+    def sweep_of(learners: int) -> list[str]:
+        with app.app_context():
+            idle_learners(learners, ["basics", "advanced"], idle_since=datetime(2026, 5, 31, 12),
+                          due_at=now, timezone="UTC", reminder_hour=18)
+            with statements(app) as sent:
+                assert len(reminders.sweep(now)) == learners
+            db.session.remove()
+        # The catalog cache's version check (at most once a second per process) is not the
+        # sweep's: it may fall into either run.
+        return [sql for _, sql in sent if "max(track.updated_at)" not in sql]
+
+    sweep_of(1)  # the catalog cache filled, as in a worker that has run before
+    small, large = sweep_of(4), sweep_of(40)
+    print(f"statements per sweep: 4 learners {len(small)}, 40 learners {len(large)}")
+    assert len(large) == len(small), (small, large)
+    inserts = [sql.split("(")[0].strip() for sql in large if sql.lstrip().upper().startswith("INSERT")]
+    assert inserts == ["INSERT INTO outbox_message", "INSERT INTO unsubscribe_token"], large
+    assert len(large) <= 12, large
+    with database() as session:
+        assert session.execute(text("SELECT count(*) FROM outbox_message")).scalar() == 45
+        assert session.execute(text("SELECT count(*) FROM unsubscribe_token")).scalar() == 45

@@ -165,12 +165,12 @@ def test_a_sweep_that_finds_another_running_leaves_the_learners_to_it(app, catal
     active_learner(app, local("Europe/Berlin", "2026-06-01T12:00"), tracks=("basics", "advanced"),
                    timezone="Europe/Berlin")
     when = local("Europe/Berlin", "2026-06-04T18:00")
-    with app.app_context(), db.engine.connect() as other:  # a sweep running elsewhere
-        assert other.scalar(select(func.pg_try_advisory_lock(SWEEP_LOCK)))
+    # Another sweep in the middle of a batch: its transaction holds the sweep's lock.
+    with app.app_context(), db.engine.connect() as other:
+        assert other.scalar(select(func.pg_try_advisory_xact_lock(SWEEP_LOCK)))
         assert "0 reminder(s) sent" in sweep(app, when)
         assert reminders(database) == []
-        other.scalar(select(func.pg_advisory_unlock(SWEEP_LOCK)))
-        other.commit()
+        other.rollback()  # its batch ends, and the lock with it
     # Once it is done, the next sweep mails both stalled tracks, in one mail.
     assert "1 reminder(s) sent" in sweep(app, when)
     [mail] = reminders(database)
