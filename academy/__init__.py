@@ -9,6 +9,7 @@ from flask import Flask
 from . import config as settings
 from .extensions import api, db, limiter, migrate
 from .inputs import register_inputs
+from .proxy import register_proxy
 
 
 def create_app(overrides: dict | None = None, environ: Mapping[str, str] | None = None) -> Flask:
@@ -25,6 +26,7 @@ def create_app(overrides: dict | None = None, environ: Mapping[str, str] | None 
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_proxy(app)  # last: it wraps the finished app's WSGI entry point
     return app
 
 

@@ -53,6 +53,46 @@ def _cors_origins(value: str, production: bool) -> frozenset[str]:
     return frozenset(origins)
 
 
+def _count(name: str, value: str | None, *, minimum: int) -> int:
+    try:
+        number = int(value or "")
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, not {value!r}")
+    return number
+
+
+def _engine_options(uri: str, pooler: str, env) -> dict:
+    """SQLAlchemy engine options: the pool of each process, and what a pooler requires.
+
+    Behind a transaction-mode pooler (PgBouncer ``pool_mode = transaction``) consecutive
+    transactions of one connection may run on different server connections, so nothing may
+    live on a server connection between transactions: psycopg 3 prepares a statement on the
+    server after five runs (``prepare_threshold``), and the next server connection then lacks
+    it (or already has one of that name). ``prepare_threshold=None`` never prepares.
+    """
+    options: dict = {"pool_pre_ping": True}
+    if uri.startswith("sqlite"):
+        return options
+    options["pool_size"] = _count("ACADEMY_DATABASE_POOL_SIZE",
+                                  env("ACADEMY_DATABASE_POOL_SIZE", "5"), minimum=1)
+    options["max_overflow"] = _count("ACADEMY_DATABASE_MAX_OVERFLOW",
+                                     env("ACADEMY_DATABASE_MAX_OVERFLOW", "10"), minimum=0)
+    if pooler == "transaction":
+        if "+psycopg" in uri.split("://", 1)[0]:
+            options["connect_args"] = {"prepare_threshold": None}
+    return options
+
+
+def _limit_storage_options(redis_url: str | None) -> dict:
+    """Redis for the rate limits answers fast or counts as down: a request must not hang on a
+    counter. ``wrap_exceptions`` raises one ``limits.errors.StorageError`` for any failure."""
+    if not redis_url:
+        return {}
+    return {"wrap_exceptions": True, "socket_connect_timeout": 1, "socket_timeout": 1}
+
+
 def load(instance_path: str | os.PathLike, environ: Mapping[str, str] | None = None) -> dict:
     """Return the Flask config mapping for ``environ`` (the process environment by default)."""
     instance = Path(instance_path)
@@ -85,6 +125,11 @@ def load(instance_path: str | os.PathLike, environ: Mapping[str, str] | None = N
         raise ConfigError("ACADEMY_RATE_LIMITS must be 'on' or 'off'")
 
     cors_origins = _cors_origins(_env("ACADEMY_CORS_ORIGINS", "") or "", production)
+    pooler = (_env("ACADEMY_DATABASE_POOLER", "none") or "none").lower()
+    if pooler not in ("none", "transaction"):
+        raise ConfigError("ACADEMY_DATABASE_POOLER must be 'none' or 'transaction'")
+    proxy_hops = _count("ACADEMY_PROXY_HOPS", _env("ACADEMY_PROXY_HOPS", "0"), minimum=0)
+    database_uri = database_url or f"sqlite:///{instance / 'academy.db'}"
 
     content_dir = Path(_env("ACADEMY_CONTENT_DIR", "content/tracks"))
     if not content_dir.is_absolute():
@@ -93,8 +138,10 @@ def load(instance_path: str | os.PathLike, environ: Mapping[str, str] | None = N
     return {
         "ACADEMY_ENV": env,
         "SECRET_KEY": secret_key or _dev_secret_key(instance),
-        "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{instance / 'academy.db'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_uri, pooler, _env),
+        "DATABASE_POOLER": pooler,
+        "PROXY_HOPS": proxy_hops,
         "REDIS_URL": redis_url,
         "MAIL_URL": _env("ACADEMY_MAIL_URL"),
         "MAIL_FROM": _env("ACADEMY_MAIL_FROM", "HireKit Academy <academy@localhost>"),
@@ -103,11 +150,19 @@ def load(instance_path: str | os.PathLike, environ: Mapping[str, str] | None = N
         "CONTENT_DIR": str(content_dir),
         "RATELIMIT_ENABLED": rate_limits == "on",
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
-        # Redis down: each process falls back to its own in-memory counters rather than
-        # either letting every guess through or refusing every sign-in (see README).
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_SWALLOW_ERRORS": True,
-        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": _limit_storage_options(redis_url),
+        # Redis down, in development: each process falls back to its own in-memory counters.
+        # Never in production: behind N processes that is N fresh quotas per client (see README).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": not production,
+        # ... nor are the limits skipped there: the storage error reaches errors.py, and a
+        # rate-limited door (sign-in, sign-up, reset, tokens, checks) answers 503 until Redis
+        # is back.
+        "RATELIMIT_SWALLOW_ERRORS": not production,
+        # No X-RateLimit-* on any answer: the sign-up and sign-in counts are per address or
+        # account, shared with others behind one address, and nobody's business; Flask-Limiter
+        # would also add Retry-After to answers that succeeded. A 429 says when to come back
+        # (errors.rate_limited), and that is all a client needs.
+        "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_KEY_PREFIX": "academy",
         "CORS_ORIGINS": cors_origins,
         "BROKER_DIR": str(instance / "broker"),

@@ -4,12 +4,15 @@ from __future__ import annotations
 import logging
 import math
 import time
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
+from limits.errors import StorageError
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import RequestRedirect
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +138,8 @@ def rate_limited(error: HTTPException) -> tuple[str, int]:
     wait = getattr(error, "retry_after", None)
     current = limiter.current_limit if wait is None else None
     if current is not None and current.breached:
-        wait = current.reset_at - time.time()
+        # reset_at is the window's end rounded up to the next second: never past the window.
+        wait = min(current.reset_at - time.time(), current.limit.get_expiry())
     seconds = max(1, math.ceil(wait)) if isinstance(wait, (int, float)) else 60
     if seconds < 60:
         when = f"{seconds} second{'s' if seconds != 1 else ''}"
@@ -143,6 +147,35 @@ def rate_limited(error: HTTPException) -> tuple[str, int]:
         minutes = max(1, round(seconds / 60))  # the window's end is stored to the second
         when = f"{minutes} minute{'s' if minutes != 1 else ''}"
     return f"Too many attempts; try again in {when}.", seconds
+
+
+def answer_routing_redirect():
+    """The 308 Werkzeug's router asks for (``//tracks`` merged, a slash added or dropped), as
+    problem+json with a ``Location`` that names no host.
+
+    Werkzeug builds its redirect's absolute URL from the request's ``Host`` header, which a
+    client writes as it likes (``Host: evil.example``), and Flask hands routing redirects to
+    no error handler: this runs first among the ``before_request`` functions instead. The
+    Location is the path (under the prefix, ``SCRIPT_NAME``) and query only, which the client
+    resolves against the URL it asked for: the scheme, host and port it reached us by."""
+    error = request.routing_exception
+    if not isinstance(error, RequestRedirect):
+        return None
+    target = urlsplit(error.new_url)
+    # Never "//host/…", which a client would read as another host.
+    location = "/" + target.path.lstrip("/") + (f"?{target.query}" if target.query else "")
+    return problem(error.code, f"This resource is at {location}.", title="Permanent Redirect",
+                   headers={"Location": location})
+
+
+def handle_storage_error(error: StorageError):
+    """The rate-limit storage (Redis) does not answer. In production no limit falls back to
+    per-process counters (N processes would give N fresh quotas), and none is skipped either:
+    a door that is rate limited stays shut until its count can be kept."""
+    log.error("rate-limit storage unreachable on %s %s: %r", request.method, request.path,
+              error.storage_error)
+    return problem(503, "This cannot be done right now; try again shortly.",
+                   headers={"Retry-After": "5"})
 
 
 def handle_csrf_error(error):
@@ -189,9 +222,13 @@ def handle_unexpected(error: BaseException):
 def register_errorhandlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
+    # First of all: a request the router redirects meets no limit, token or CSRF check.
+    app.before_request_funcs.setdefault(None, []).insert(0, answer_routing_redirect)
+
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(AcademyError, handle_domain_error)
     app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(StorageError, handle_storage_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -150,7 +150,8 @@ def login_required(view):
 
 def _same_origin(origin: str) -> bool:
     """Our own origin, or a front-end ``ACADEMY_CORS_ORIGINS`` lets call the API."""
-    allowed = {request.host_url.rstrip("/"), current_app.config["BASE_URL"],
+    base = urlsplit(current_app.config["BASE_URL"])  # its origin: a prefix is not part of it
+    allowed = {request.host_url.rstrip("/").lower(), f"{base.scheme}://{base.netloc}".lower(),
                *current_app.config.get("CORS_ORIGINS", ())}
     parts = urlsplit(origin)
     return f"{parts.scheme}://{parts.netloc}".lower() in allowed

@@ -1,9 +1,17 @@
-"""Rate limits on the doors an attacker knocks on: sign-in, sign-up, password reset, tokens."""
+"""Rate limits on the doors an attacker knocks on: sign-in, sign-up, password reset, tokens.
+
+Limits count per client address as ``request.remote_addr`` has it: behind reverse proxies, the
+real client's, from the ``X-Forwarded-For`` value the trusted proxy appended
+(``ACADEMY_PROXY_HOPS``, ``academy.proxy``), never one the client wrote itself.
+"""
 from __future__ import annotations
+
+import functools
 
 from flask import request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import apidocs
 from ..extensions import limiter
@@ -44,13 +52,46 @@ def _email_in_body() -> str:
 
 
 def _user_or_ip() -> str:
-    return f"user:{current_user.id}" if current_user.is_authenticated else "ip:" + get_remote_address()
+    """The signed-in learner, else the address. Never raises (see ``_email_in_body``): a
+    session whose user cannot be loaded (the database gone) is counted by its address."""
+    try:
+        if current_user.is_authenticated:
+            return f"user:{current_user.id}"
+    except Exception:  # noqa: BLE001 - the view meets the same failure and answers it
+        pass
+    return "ip:" + get_remote_address()
+
+
+def refuse_oversized_body() -> None:
+    """413 for a body over ``MAX_CONTENT_LENGTH``, before any limit has counted the request.
+
+    Left to the view, a form too large to read (the sign-in page's) was counted first, by
+    address, as its e-mail could not be read: oversized posts used up the attempts of everyone
+    behind that address. A chunked body has no length to check, so it is read (into the
+    request's cache, where the view finds it): Werkzeug stops at the limit without a word."""
+    limit = request.max_content_length
+    if limit is None:
+        return
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise RequestEntityTooLarge()
+    elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        if len(request.get_data(cache=True)) >= limit:
+            raise RequestEntityTooLarge()
 
 
 def _documented(limit):
-    """The limit as a view decorator that also tells the OpenAPI document it may answer 429."""
+    """The limit as a view decorator that refuses an oversized body before counting, and tells
+    the OpenAPI document the view may answer 429."""
     def decorator(view):
-        return apidocs.mark(limit(view), rate_limited=True)
+        limited = limit(view)
+
+        @functools.wraps(limited)
+        def checked(*args, **kwargs):
+            refuse_oversized_body()
+            return limited(*args, **kwargs)
+        return apidocs.mark(checked, rate_limited=True)
     return decorator
 
 

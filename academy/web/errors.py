@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -35,6 +36,17 @@ def _http(error):
         detail, wait = rate_limited(error)
         return _error_page(429, detail, {"Retry-After": str(wait)})
     return _error_page(error.code or 500)
+
+
+@bp.errorhandler(StorageError)
+def _limits_down(error):
+    """Production keeps no per-process counts while Redis is away: a rate-limited form
+    (sign-in, sign-up, reset) waits until the count can be kept (``errors.handle_storage_error``)."""
+    from ..errors import log
+
+    log.error("rate-limit storage unreachable on a page: %r", error.storage_error)
+    return _error_page(503, "This cannot be done right now. Try again in a few seconds.",
+                       {"Retry-After": "5"})
 
 
 @bp.errorhandler(AcademyError)

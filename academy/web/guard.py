@@ -32,6 +32,16 @@ def safe_next(target: str | None, default: str = "/dashboard") -> str:
     return target
 
 
+def redirect_back(target: str | None, default: str | None = None):
+    """Redirect to ``target``, a path of this app (what ``signed_in`` puts in ``next``), under
+    the path prefix the app is served at; else to ``default`` (a ``url_for`` URL, which
+    carries the prefix already), the dashboard unless told."""
+    checked = safe_next(target, "")
+    if checked:
+        return redirect(request.script_root + checked)
+    return redirect(default or url_for("web.dashboard"))
+
+
 def signed_in(view):
     """The page needs a signed-in learner; anyone else goes to sign in and comes back."""
     @wraps(view)

@@ -11,7 +11,7 @@ from ..errors import Conflict
 from ..extensions import db
 from . import bp
 from .forms import field_errors, zone_options
-from .guard import safe_next
+from .guard import redirect_back, safe_next
 from .render import page
 
 
@@ -40,7 +40,7 @@ def signup():
     db.session.commit()
     sessions.sign_in(user)
     flash("Welcome! We sent a link to confirm your email address.", "success")
-    return redirect(safe_next(request.form.get("next"), url_for("web.home")))
+    return redirect_back(request.form.get("next"), url_for("web.home"))
 
 
 def _login_page(values: dict, errors: dict, status: int = 200):
@@ -51,7 +51,7 @@ def _login_page(values: dict, errors: dict, status: int = 200):
 @bp.get("/login")
 def login_form():
     if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next")))
+        return redirect_back(request.args.get("next"))
     return _login_page({}, {})
 
 
@@ -67,8 +67,9 @@ def login():
                            401)
     limits.forgive_attempt()
     db.session.commit()  # a rehashed password, if the parameters changed
-    sessions.sign_in(user, remember=request.form.get("remember") == "on")
-    return redirect(safe_next(request.form.get("next")))
+    # The checkbox posts "y" (``ui.checkbox``); a browser never sends an unticked one.
+    sessions.sign_in(user, remember=bool(request.form.get("remember")))
+    return redirect_back(request.form.get("next"))
 
 
 @bp.post("/logout")

@@ -101,6 +101,39 @@ def test_pages_that_need_sign_in_send_visitors_to_sign_in_and_back(app, site, cl
     assert back.status_code == 302 and back.headers["Location"] == "/settings"
 
 
+def test_keep_me_signed_in_sets_the_remember_cookie_and_its_absence_does_not(app, site, client):
+    with app.app_context():
+        make_user(email="bea@example.org")
+    signed = submit(client, text(client.get("/login")), "/login", email="bea@example.org",
+                    password=PASSWORD, remember="y")
+    assert "remember_token=" in " ".join(signed.headers.getlist("Set-Cookie"))
+    other = app.test_client()
+    plain = submit(other, text(other.get("/login")), "/login", email="bea@example.org",
+                   password=PASSWORD)
+    assert plain.status_code == 302
+    assert "remember_token=" not in " ".join(plain.headers.getlist("Set-Cookie"))
+
+
+def test_under_a_path_prefix_links_forms_and_redirects_stay_under_it(app, site, client):
+    """Served at /academy (a proxy's X-Forwarded-Prefix becomes SCRIPT_NAME): every link and
+    form action of a page, and the redirect back after signing in, keep the prefix."""
+    with app.app_context():
+        make_user(email="bel@example.org")
+    prefix = {"SCRIPT_NAME": "/academy"}
+    gone = client.get("/settings", environ_overrides=prefix)
+    assert gone.headers["Location"] == "/academy/login?next=/settings"
+    form = text(client.get("/login", environ_overrides=prefix))
+    paths = re.findall(r'(?:href|action|src)="(/[^"]*)"', form)
+    assert paths and all(path.startswith("/academy/") for path in paths), paths
+    back = client.post("/login", environ_overrides=prefix, data={
+        "csrf_token": csrf_of(form), "email": "bel@example.org", "password": PASSWORD,
+        "next": "/settings"})
+    assert back.headers["Location"] == "/academy/settings"
+    page = text(client.get("/dashboard", environ_overrides=prefix))
+    paths = re.findall(r'(?:href|action|src)="(/[^"]*)"', page)
+    assert paths and all(path.startswith("/academy/") for path in paths), paths
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example",
                                     "javascript:alert(1)"])
 def test_next_never_leaves_the_site(app, site, client, target):
