@@ -10,8 +10,10 @@ the migrations, ``flask --app wsgi academy content sync``), bulk-loads learners 
 ``gunicorn wsgi:app`` and ``gunicorn reference_app:app`` with the same settings, a Celery
 worker for badges (queue ``celery``) and one for mail (queue ``mail``), and a local aiosmtpd
 sink; drives the API with wrk at 16 connections; sweeps reminders at each size; relays the
-resulting reminders to the sink beside a bare smtplib reference; measures badge award latency
-idle and during the relay and the mail worker's memory. Prints a table and writes
+resulting reminders to the sink beside a bare smtplib reference; runs the whole reminder
+pipeline as production does (``academy reminders run`` while the mail worker relays) beside the
+same reference; measures badge award latency idle and during the relay and the mail worker's
+memory. Prints a table and writes
 ``bench/RESULTS.md`` (``--results`` elsewhere). Every process it starts is stopped at the end,
 on error and on Ctrl-C. Needs PostgreSQL and Redis (see DEVELOPERS.md) and ``wrk``
 (``apt-get install -y wrk``; without it a Python load generator is used, meant for --smoke).
@@ -31,7 +33,9 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import api  # noqa: E402
 import awards  # noqa: E402
+import connections  # noqa: E402
 import delivery  # noqa: E402
+import pipeline  # noqa: E402
 import sweep  # noqa: E402
 from common import BENCH, ROOT, log  # noqa: E402
 from report import render  # noqa: E402
@@ -64,8 +68,9 @@ def parse_args(argv=None):
     p.add_argument("--results", default=str(BENCH / "RESULTS.md"))
     p.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
     p.add_argument("--smoke", action="store_true", help="tiny sizes, one short round: seconds")
-    p.add_argument("--phases", default="api,awards,sweep,delivery",
-                   help="which parts to run, comma-separated (default all: api,awards,sweep,delivery)")
+    p.add_argument("--phases", default="api,awards,sweep,delivery,pipeline,connections",
+                   help="which parts to run, comma-separated (default all: "
+                        "api,awards,sweep,delivery,pipeline,connections)")
     p.add_argument("--app-root", default=str(ROOT),
                    help="checkout whose gunicorn wsgi:app and workers are measured (e.g. an export of an "
                         "older commit, for before/after figures); default this one")
@@ -95,6 +100,10 @@ def run(bench: Bench) -> None:
         bench.results["sweep"] = sweep.measure(bench)
     if "delivery" in phases:
         bench.results.update(delivery.measure(bench))
+    if "pipeline" in phases:
+        bench.results["pipeline"] = pipeline.measure(bench)
+    if "connections" in phases:
+        bench.results["connections"] = connections.measure(bench)
     bench.results["elapsed"] = time.perf_counter() - started
     report = render(bench.results, bench)
     print(report)
