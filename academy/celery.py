@@ -1,6 +1,8 @@
 """The Celery app, bound to Flask as in Flask's own Celery example (``FlaskTask``)."""
 from __future__ import annotations
 
+import functools
+import logging
 from pathlib import Path
 
 from celery import Celery, Task
@@ -48,8 +50,21 @@ def celery_config(app: Flask) -> dict:
     redis_url = app.config.get("REDIS_URL")
     if redis_url:
         config["broker_url"] = redis_url
-        # An unacked message is redelivered after this long; it must outlast the longest task.
-        config["broker_transport_options"] = {"visibility_timeout": 3600}
+        config["broker_transport_options"] = {
+            # An unacked message is redelivered after this long; it must outlast the longest task.
+            "visibility_timeout": 3600,
+            # A Redis that vanished (restart, failover) is noticed within seconds instead of
+            # hanging a socket read; kombu's own polls block for a second, well under these.
+            "socket_timeout": 10,
+            "socket_connect_timeout": 5,
+            "socket_keepalive": True,
+            "retry_on_timeout": True,
+        }
+        # Not worker_cancel_long_running_tasks_on_connection_loss (Celery 6's default): it
+        # kills a relay mid-group when Redis restarts, and the rows it claimed then wait out
+        # their 10-minute lease (tried, tests/faults/test_redis_restarted.py). A task that
+        # runs on finishes its group; only its ack is lost, and the redelivery is a no-op.
+        config["worker_cancel_long_running_tasks_on_connection_loss"] = False
     else:
         # Embedded broker for a machine with nothing but Python: kombu's filesystem transport.
         folder = Path(app.config["BROKER_DIR"])
@@ -67,12 +82,54 @@ def celery_config(app: Flask) -> dict:
     return config
 
 
+log = logging.getLogger(__name__)
+
+
+def survive_broker_restart() -> None:
+    """Keep a worker alive through its Redis restarting: a small patch of kombu 5.7.
+
+    When Redis goes away while a late-acknowledged task runs, the consumer closes its broker
+    connection; closing the channel hands the unacknowledged messages back
+    (``QoS.restore_unacked``), which builds a new Redis client from the connection's settings,
+    and these may already be gone (``transport.client`` is None once another close ran
+    first). That raises ``AttributeError: 'NoneType' object has no attribute 'hostname'``,
+    which kombu does not count among connection errors: the worker logs "Unrecoverable error"
+    and exits (1 of 30 runs of tests/faults/test_redis_restarted.py; celery#10205, kombu's
+    Redis channel closing its pools before restore_unacked_once opens a client).
+
+    With no settings left to reach Redis by, nothing can be handed back now, and nothing needs
+    to be: each message is still in Redis's unacked set (``QoS.append`` wrote it there before
+    the task ran), and kombu restores it once ``visibility_timeout`` has passed; our tasks are
+    idempotent, and beat's relay and reconcile runs redo their effects within minutes anyway.
+    So the patch forgets the delivered tags and returns, and the consumer reconnects as it
+    does for every other connection error. Remove it when kombu handles this itself."""
+    from kombu.transport import redis as redis_transport
+
+    original = redis_transport.QoS.restore_unacked
+    if getattr(original, "academy_patched", False):
+        return
+
+    @functools.wraps(original)
+    def restore_unacked(self, client=None):
+        if client is None and getattr(self.channel.connection, "client", None) is None:
+            log.warning("broker connection already closed: %d unacknowledged message(s) stay "
+                        "in Redis's unacked set until visibility_timeout", len(self._delivered))
+            self._delivered.clear()
+            return None
+        return original(self, client)
+
+    restore_unacked.academy_patched = True
+    redis_transport.QoS.restore_unacked = restore_unacked
+
+
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
             with app.app_context():
                 return self.run(*args, **kwargs)
 
+    if app.config.get("REDIS_URL"):
+        survive_broker_restart()
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(celery_config(app))
     celery_app.set_default()
