@@ -16,7 +16,7 @@ from tests.helpers.services import TEST_REDIS_URL, needs_redis
 pytestmark = [needs_redis, pytest.mark.faults(timeout=30)]
 
 
-def delivered_then_orphaned(name: str):
+def delivered_then_orphaned(name: str, *, with_message: bool = False):
     """A channel holding one unacknowledged message, whose connection lost its settings."""
     connection = Connection(TEST_REDIS_URL)
     channel = connection.channel()
@@ -27,7 +27,7 @@ def delivered_then_orphaned(name: str):
     message = queue.get(no_ack=False)
     assert message is not None and channel.qos._delivered
     channel.connection.client = None  # what kombu's Connection._do_close_transport does
-    return connection, channel
+    return (connection, channel, message) if with_message else (connection, channel)
 
 
 def unacked(channel) -> int:
@@ -53,4 +53,19 @@ def test_closing_the_channel_keeps_the_message_for_redelivery_and_raises_nothing
     channel.close()  # what the consumer's clean-up does: no AttributeError now
     assert not channel.qos._delivered
     # Still in Redis's unacked set: kombu restores it after visibility_timeout.
+    assert unacked(channel) == before >= 1
+
+
+def test_a_late_ack_after_the_channel_closed_keeps_the_message_and_raises_nothing(monkeypatch):
+    """A task that finishes after the broker came back acks on its old, closed channel (the
+    fault test's second way to kill a worker): unpatched, the ack raises there."""
+    survive_broker_restart()
+    _, channel, message = delivered_then_orphaned("academy-test-late-ack", with_message=True)
+    channel.close()  # the consumer's clean-up on the broker error (patched: keeps the message)
+    with monkeypatch.context() as patched_out:
+        patched_out.setattr(redis_transport.QoS, "ack", redis_transport.QoS.ack.__wrapped__)
+        with pytest.raises(AttributeError):
+            message.ack()
+    before = unacked(channel)
+    message.ack()
     assert unacked(channel) == before >= 1
