@@ -33,8 +33,10 @@ class Terminator:
     """Ends every other session on the test database, from a connection of its own."""
 
     def __init__(self, url: str):
+        # prepare_threshold=None: it runs one statement again and again, and behind the pooled
+        # pass's PgBouncer a statement prepared on a server connection breaks its next client.
         self.conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
-                                    autocommit=True)
+                                    autocommit=True, prepare_threshold=None)
         self.kills = 0
 
     def __call__(self) -> int:

@@ -206,8 +206,10 @@ def connect(url: str, autocommit: bool = True):
     import psycopg
     from sqlalchemy.engine import make_url
 
+    # Never a server-side prepared statement: behind a pooler it would outlive this client.
     return psycopg.connect(make_url(url).set(drivername="postgresql")
-                           .render_as_string(hide_password=False), autocommit=autocommit)
+                           .render_as_string(hide_password=False), autocommit=autocommit,
+                           prepare_threshold=None)
 
 
 def sweep_locks(direct) -> int:
